@@ -1,0 +1,60 @@
+"""Array-backend selection shared by post-processing and evaluation.
+
+``backend`` is ``"numpy"``, ``"cupy"`` or ``"auto"`` (CuPy when a CUDA device is usable, else numpy).
+Importing this module never touches a GPU and never raises on a machine without one.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+try:  # CuPy is an optional extra (`gpu` / `gpu13`).
+    import cupy as _cp
+except ImportError:  # pragma: no cover - depends on the install
+    _cp = None
+
+
+def cupy_module() -> ModuleType | None:
+    """The imported ``cupy`` module, or None when it is not installed."""
+    return _cp
+
+
+def gpu_available() -> bool:
+    """True when CuPy is installed and a CUDA device with a working driver is present."""
+    if _cp is None:
+        return False
+    try:
+        return bool(_cp.cuda.is_available())
+    except Exception:  # noqa: BLE001 - any driver/runtime failure means "no GPU"
+        return False
+
+
+BACKENDS = ("auto", "numpy", "cupy")
+
+
+def get_xp(backend: str = "auto") -> ModuleType:
+    """Return the array module for ``backend``; ``"cupy"`` without a device raises a clear error."""
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    if backend == "numpy":
+        return np
+    if gpu_available():
+        return _cp
+    if backend == "cupy":
+        reason = "CuPy is not installed" if _cp is None else "CuPy found no usable CUDA device/driver"
+        raise RuntimeError(f"backend='cupy' requested but {reason}; use backend='numpy' or 'auto'")
+    return np
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """Convert a numpy / CuPy / torch array (or sequence) to a numpy array without copying when possible."""
+    if isinstance(x, np.ndarray):
+        return x
+    if _cp is not None and isinstance(x, _cp.ndarray):
+        return _cp.asnumpy(x)
+    if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor, without importing torch here
+        return x.detach().cpu().numpy()
+    return np.asarray(x)

@@ -1,0 +1,1 @@
+"""Readers and writers of the released on-disk formats (no torch in here)."""

@@ -1,0 +1,63 @@
+"""Small file helpers: JSON reading with clear errors (plain or gzip) and atomic writes."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from unimd_lib.errors import DataError
+
+
+def open_text(path: str | os.PathLike):
+    """Open a text file for reading, transparently gunzipping ``*.gz``."""
+    p = Path(path)
+    if not p.exists():
+        raise DataError(p, None, "file not found")
+    if p.suffix == ".gz":
+        return gzip.open(p, "rt", encoding="utf-8")
+    return open(p, encoding="utf-8")
+
+
+def read_json(path: str | os.PathLike) -> Any:
+    """Parse a JSON (or JSON.gz) file; a malformed file raises DataError naming the file, line and column."""
+    with open_text(path) as fh:
+        try:
+            return json.load(fh)
+        except json.JSONDecodeError as err:
+            raise DataError(
+                path, f"line {err.lineno} column {err.colno}", f"malformed JSON: {err.msg}"
+            ) from None
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; on success it replaces ``path`` atomically, on error it is removed.
+
+    Readers never see a half-written file: either the old content or the complete new one.
+    """
+    final = Path(path)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, final)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> None:
+    write_text_atomic(path, json.dumps(obj, indent=indent) + "\n")

@@ -16,9 +16,7 @@ def shared_path(*parts: str) -> Path:
     """Path under ../shared; skips the calling test (with the reason) when it is absent (users' machines)."""
     p = SHARED.joinpath(*parts)
     if not p.exists():
-        pytest.skip(
-            f"reference data not available: {p} (the ../shared folder ships only with the dev checkout)"
-        )
+        pytest.skip(f"reference data not available: {p} (the ../shared folder ships only with the dev checkout)")
     return p
 
 

@@ -21,9 +21,7 @@ def padded_length(lengths: Sequence[int], max_seq_len: int, *, training: bool, d
     longest = max(lengths)
     if training:
         if longest > max_seq_len:
-            raise ValueError(
-                f"training input of length {longest} exceeds max_seq_len={max_seq_len}; crop it first"
-            )
+            raise ValueError(f"training input of length {longest} exceeds max_seq_len={max_seq_len}; crop it first")
         return max_seq_len
     if longest <= max_seq_len:
         return max_seq_len
@@ -42,9 +40,7 @@ def _task_batch(items: list[tuple[int, TaskQueries]]) -> TaskBatch:
         video_index=torch.tensor([i for i, _ in items], dtype=torch.long),
         queries=queries,
         query_mask=query_mask,
-        segments=[
-            torch.from_numpy(np.asarray(q.segments, dtype=np.float32).reshape(-1, 2)) for _, q in items
-        ],
+        segments=[torch.from_numpy(np.asarray(q.segments, dtype=np.float32).reshape(-1, 2)) for _, q in items],
         labels=[torch.from_numpy(np.asarray(q.labels, dtype=np.int64).reshape(-1)) for _, q in items],
         texts=[list(q.texts) for _, q in items],
         meta=[dict(q.meta) for _, q in items],

@@ -30,9 +30,7 @@ def read_json(path: str | os.PathLike) -> Any:
         try:
             return json.load(fh)
         except json.JSONDecodeError as err:
-            raise DataError(
-                path, f"line {err.lineno} column {err.colno}", f"malformed JSON: {err.msg}"
-            ) from None
+            raise DataError(path, f"line {err.lineno} column {err.colno}", f"malformed JSON: {err.msg}") from None
 
 
 @contextlib.contextmanager

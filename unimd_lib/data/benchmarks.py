@@ -94,10 +94,10 @@ def load_tad(cfg: DataConfig, split: str, log: IssueLog) -> TaskAnnotations:
     else:
         table = read_database(path)
         subset = tad.subsets.get(split, default_subset(cfg.adapter, "tad", split))
+    agnostic = tad.num_classes == 1 and cfg.adapter == "anet"
+    names = _class_names(table, tad.num_classes, agnostic)  # from the whole file, so every split agrees
     table = _filter_subset(table, subset, split)
     groups = _grouped(table.annotations)
-    agnostic = tad.num_classes == 1 and cfg.adapter == "anet"
-    names = _class_names(table, tad.num_classes, agnostic)
     videos: dict[str, VideoAnnotation] = {}
     ids = _rename(table.path, list(table.videos["video_id"]), cfg.adapter)
     for (orig, row), vid in zip(table.videos.set_index("video_id").iterrows(), ids):

@@ -58,11 +58,19 @@ class VideoDataset:
     ``training`` (default: ``split == cfg.train_split``) enables the training-only behaviour: a task whose
     annotation list is empty is left off the record (the original sets ``segments=None`` and skips it, spec
     §6.1), and ANet's fix of segments past the feature end (spec §6.4). Cropping is not done here (see
-    ``data.crop`` / ``data.torch_dataset``).
+    ``data.crop`` / ``data.torch_dataset``). ``check_files=False`` skips the start-up existence check of
+    feature / embedding files (e.g. to inspect annotations only); a missing file then fails when read.
     """
 
     def __init__(
-        self, cfg: DataConfig, split: str, tasks: str = "all", *, training: bool | None = None, cache: bool = False
+        self,
+        cfg: DataConfig,
+        split: str,
+        tasks: str = "all",
+        *,
+        training: bool | None = None,
+        cache: bool = False,
+        check_files: bool = True,
     ):
         if tasks not in TASK_SETS:
             raise ValueError(f"tasks must be one of {TASK_SETS}, got {tasks!r}")
@@ -88,7 +96,8 @@ class VideoDataset:
         self.ids = IdLists(list(self.tad.videos) if self.tad else [], list(self.mr.videos) if self.mr else [])
         self.video_ids: list[str] = {"tad": self.ids.tad, "mr": self.ids.mr, "all": self.ids.union}[tasks]
         self._position = {v: i for i, v in enumerate(self.video_ids)}
-        self._check_files()
+        if check_files:
+            self._check_files()
         self.issues.report(logger, f"{cfg.adapter} {split} ({tasks})")
 
     # ---- indexing -------------------------------------------------------------------------------------------

@@ -249,17 +249,15 @@ def _card(spec: SyntheticSpec, counts: dict) -> str:
         for s, c in counts.items()
     )
     knobs = "\n".join(f"| `{f.name}` | {getattr(spec, f.name)} |" for f in fields(spec))
-    doc = (__doc__ or "").split("\n\n", 1)[1].strip()
+    doc = (__doc__ or "").split("\n\n", 1)[1].split("\n", 1)[1].strip()  # the bullet list
     return f"""# Synthetic UniMD benchmark (seed {spec.seed}, difficulty {spec.difficulty})
 
 A small paired temporal-action-detection + moment-retrieval dataset in the **Ego4D MQ/NLQ on-disk formats**,
 made by `unimd make-synthetic`. It is read by the same loaders as the real data (`adapter: ego4d`).
 
 ## Files
-- `features/<video_id>.npy` — float32 [T, {spec.feat_dim}] (stride {STRIDE} frames at {FPS:g} fps,
-  {WINDOW}-frame windows)
-- `tad.json` — TAD annotations, `database` layout, subsets `training` / `validation`,
-  `label_id` 0..{spec.num_classes - 1}
+- `features/<video_id>.npy` — float32 [T, {spec.feat_dim}], stride {STRIDE} frames at {FPS:g} fps
+- `tad.json` — TAD annotations, `database` layout, subsets `training` / `validation`, labels 0..{spec.num_classes - 1}
 - `mr.json` — MR annotations, `database` layout; sentence under `query`, a query's index = its position
 - `class_embeddings.npz` — `features` [{spec.num_classes}, {spec.text_dim}], row = `label_id`
 - `mr_embeddings/<video_id>.npz` — `features` [N, {spec.text_dim}], `queries` [N] (row i = query i)
@@ -272,6 +270,8 @@ made by `unimd make-synthetic`. It is read by the same loaders as the real data 
 {rows}
 
 ## Generative story
+One numpy generator seeded by `seed` drives everything; the same seed and sizes give byte-identical files.
+
 {doc}
 
 ## Parameters

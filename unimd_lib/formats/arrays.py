@@ -26,6 +26,7 @@ def load_array(path: str | os.PathLike, item: str | None, key: str = "features")
     p = Path(path)
     if not p.is_file():
         raise DataError(p, item, "file not found")
+    _check_magic(p, item)
     try:
         if p.suffix == ".npz":
             with np.load(p, allow_pickle=False) as z:
@@ -46,6 +47,7 @@ def load_npz(path: str | os.PathLike, item: str | None, keys: tuple[str, ...]) -
     p = Path(path)
     if not p.is_file():
         raise DataError(p, item, "file not found")
+    _check_magic(p, item)
     try:
         with np.load(p, allow_pickle=False) as z:
             missing = [k for k in keys if k not in z.files]
@@ -58,6 +60,16 @@ def load_npz(path: str | os.PathLike, item: str | None, keys: tuple[str, ...]) -
         raise DataError(p, item, f"cannot read array without unpickling ({err})") from None
     except (OSError, zipfile.BadZipFile, EOFError) as err:
         raise DataError(p, item, f"unreadable npz file: {err}") from None
+
+
+def _check_magic(p: Path, item: str | None) -> None:
+    """Refuse files that are neither .npy nor zip before numpy falls back to unpickling them."""
+    with open(p, "rb") as fh:
+        head = fh.read(6)
+    is_npz = p.suffix == ".npz"
+    if (is_npz and head[:4] == b"PK\x03\x04") or (not is_npz and head == b"\x93NUMPY"):
+        return
+    raise DataError(p, item, f"not a {'.npz (zip)' if is_npz else '.npy'} file (starts with {head!r})")
 
 
 def _npy_bytes(arr: np.ndarray) -> bytes:

@@ -100,6 +100,11 @@ def test_zero_length_segment_where_the_original_does_not_keep_them(tmp_path):
     raises(
         lambda: VideoDataset(cfg, "Train", "mr"), "sta.json", "video v1, query 0", r"zero-length segment \[2.0, 2.0\]"
     )
+    # the switch: keep them as the original does (flagged, never positive)
+    keep = DataConfig.from_dict({**d, "zero_length": "keep"}, tmp_path / "c.yaml", base_dir=tmp_path)
+    ds = VideoDataset(keep, "Train", "mr", check_files=False)
+    assert ds.mr.videos["v1"].meta["zero_length"] == [True]
+    assert ds.issues.counts["zero-length segments kept (never positive)"] == 1
 
 
 @pytest.mark.parametrize("label, message", [(3, "unknown label_id 3 \\(num_classes 3\\)"), (-1, "unknown label_id -1"),

@@ -19,6 +19,7 @@ ADAPTERS = ("ego4d", "charades", "anet")
 TAD_FORMATS = ("database", "charades_csv")
 MR_FORMATS = ("database", "captions")
 TEXT_RULES = ("exact", "ego4d")
+ZERO_LENGTH = ("keep", "drop", "error")
 ANY_SPLIT = "*"
 
 
@@ -54,7 +55,10 @@ class MrFiles:
 @dataclass
 class DataConfig:
     """One benchmark. ``default_fps`` None = each video's json fps; a number overrides every video (ANet 30).
-    ``feat_stride`` is the file's stride; the effective stride is ``feat_stride * downsample_rate``."""
+    ``feat_stride`` is the file's stride; the effective stride is ``feat_stride * downsample_rate``.
+    ``clip_to_duration``: clip segments to [0, duration] (False = keep them as the original does; reported
+    either way). ``zero_length``: ``keep`` | ``drop`` | ``error`` for zero-length segments (None = the
+    benchmark's own: Ego4D keep, ANet drop, Charades error)."""
 
     adapter: str
     feat_folder: Path
@@ -78,6 +82,7 @@ class DataConfig:
     test_split: str | None = None
     force_upsampling: bool = False
     clip_to_duration: bool = True
+    zero_length: str | None = None
 
     @property
     def feat_dim1(self) -> int:
@@ -280,6 +285,7 @@ _DATA_FIELDS: dict[str, tuple[Conv, Any]] = {
     "test_split": (_opt(_str), None),
     "force_upsampling": (_bool, None),
     "clip_to_duration": (_bool, None),
+    "zero_length": (_opt(_choice(*ZERO_LENGTH)), None),
 }
 
 

@@ -33,7 +33,13 @@ from unimd_lib.formats.captions import read_captions
 from unimd_lib.formats.charades_csv import read_charades_csv
 from unimd_lib.formats.database import AnnotationTable, read_database
 
-_ZERO_LENGTH = {"ego4d": "keep", "charades": "error", "anet": "drop"}
+_ZERO_LENGTH = {"ego4d": "keep", "charades": "error", "anet": "drop"}  # TAD; MR: ANet "error"
+
+
+def zero_length_policy(cfg: DataConfig, task: str) -> str:
+    if cfg.zero_length is not None:
+        return cfg.zero_length
+    return "error" if (cfg.adapter, task) == ("anet", "mr") else _ZERO_LENGTH[cfg.adapter]
 
 
 def annotation_file(files: TadFiles | MrFiles, split: str, task: str) -> Path:
@@ -107,16 +113,18 @@ def load_tad(cfg: DataConfig, split: str, log: IssueLog) -> TaskAnnotations:
         if g is not None and "label_id" not in g:
             raise DataError(table.path, f"video {vid}, annotation {g['index'].iloc[0]}", "annotation lacks 'label_id'")
         labels = np.zeros(0, np.int64) if g is None else _labels(table.path, vid, g, tad.num_classes, agnostic)
+        index = np.arange(len(segs))  # position in the file's list, for messages
         if cfg.adapter == "anet":
             keep = dedup_mask(segs, labels)
             for i in np.flatnonzero(~keep):
                 log.add("duplicate / <1e-3 s TAD events dropped", f"video {vid}, annotation {i}")
-            segs, labels = segs[keep], labels[keep]
+            segs, labels, index = segs[keep], labels[keep], index[keep]
             if agnostic:
                 labels = np.zeros_like(labels)
         segs, keep = sanitise_segments(
             table.path, vid, segs, duration, log, swap_reversed=False,
-            zero_length=_ZERO_LENGTH[cfg.adapter], clip=cfg.clip_to_duration,
+            zero_length=zero_length_policy(cfg, "tad"), clip=cfg.clip_to_duration,
+            names=[f"annotation {i}" for i in index],
         )  # fmt: skip
         videos[vid] = VideoAnnotation(vid, duration, _fps(row["fps"]), segs[keep], labels[keep])
     return TaskAnnotations("tad", table.path, split, dict(sorted(videos.items())), names)
@@ -174,7 +182,7 @@ def load_mr(cfg: DataConfig, split: str, log: IssueLog) -> TaskAnnotations:
     mr = cfg.mr
     assert mr is not None
     path = annotation_file(mr, split, "mr")
-    zero = _ZERO_LENGTH[cfg.adapter] if cfg.adapter != "anet" else "error"
+    zero = zero_length_policy(cfg, "mr")
     videos: dict[str, VideoAnnotation] = {}
     if mr.format == "captions":
         df = read_captions(path)

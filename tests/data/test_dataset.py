@@ -11,7 +11,7 @@ from tests.data.builders import C, E, K, ego4d_bench, features, mq, nlq, query_n
 from unimd_lib.config.data import DataConfig
 from unimd_lib.data.dataset import VideoDataset
 from unimd_lib.data.samplers import PlanSampler, individual_plan
-from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader
+from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader, make_sampler
 
 TAD = {
     "b": video("training", 32.0, [mq(1.0, 4.0, 2), mq(10.0, 20.0, 0)]),
@@ -152,3 +152,15 @@ def test_torch_wrapper_crops_reproducibly_and_collates(bench):
     val = make_loader(TorchVideoDataset(VideoDataset(bench, "validation", "tad")), training=False)
     (only,) = list(val)
     assert only.video_ids == ["v"] and only.tad.segments[0].shape == (1, 2)
+
+
+def test_make_sampler_per_scheme(bench):
+    union = VideoDataset(bench, "training", "all")
+    steps = make_sampler(union, "sync", 1, seed=0).steps()
+    # tad-only {a, e}, mr-only {c}, both {b}: m = 1 → 1 diff step (a or e, then c) + 1 both step (b)
+    assert sorted(s.kind for s in steps) == ["both", "diff"]
+    assert {union.video_ids[i] for s in steps if s.kind == "both" for i in s.indices} == {"b"}
+    assert len(make_sampler(union, "random", 2, seed=0)) == 2  # floor(4 / 2) over the union
+    assert len(make_sampler(VideoDataset(bench, "training", "tad"), "individual", 2, seed=0)) == 1
+    with pytest.raises(ValueError, match="tasks='all'"):
+        make_sampler(VideoDataset(bench, "training", "tad"), "sync", 1, seed=0)

@@ -18,10 +18,10 @@ from unimd_lib.formats.files import read_json
 from unimd_lib.formats.nlq_official import read_nlq_official
 
 
-def load(out: Path, split: str, tasks: str = "all") -> VideoDataset:
+def load(out: Path, split: str, tasks: str = "all", training: bool = False) -> VideoDataset:
     raw = yaml.safe_load((out / "config.yaml").read_text())
     assert raw["base"] == "synthetic" and set(raw) == {"base", "data"}
-    return VideoDataset(DataConfig.from_dict(raw["data"], out / "config.yaml"), split, tasks, training=False)
+    return VideoDataset(DataConfig.from_dict(raw["data"], out / "config.yaml"), split, tasks, training=training)
 
 
 @pytest.fixture(scope="module")
@@ -151,3 +151,17 @@ def test_cli(tmp_path, capsys):
     assert main(["make-synthetic", "--out", str(out), "--num-videos", "20", "--overwrite"]) == 0
     with pytest.raises(SystemExit, match="difficulty"):
         main(["make-synthetic", "--out", str(tmp_path / "x"), "--difficulty", "3"])
+
+
+def test_one_cotraining_epoch_through_the_torch_loader(default_bench):
+    from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader, make_sampler
+
+    ds = load(default_bench, "training", training=True)
+    data = TorchVideoDataset(ds, seed=0)
+    sampler = make_sampler(ds, "sync", 2, seed=0)
+    batches = list(make_loader(data, sampler, training=True))
+    # m = min(52, 52) = 52 → 26 diff steps of 2 + 2 videos; floor(46 / 2) = 23 both steps
+    assert len(batches) == 49
+    for b in batches:
+        assert b.feats.shape[1:] == (64, 256) and b.tad is not None and b.mr is not None
+        assert b.tad.queries.shape[1:] == (12, 128)

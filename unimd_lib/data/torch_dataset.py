@@ -14,7 +14,9 @@ from unimd_lib.data.collate import collate
 from unimd_lib.data.crop import random_crop
 from unimd_lib.data.dataset import VideoDataset
 from unimd_lib.data.record import VideoQueries
-from unimd_lib.data.samplers import PlanSampler
+from unimd_lib.data.samplers import PlanSampler, individual_plan, sync_plan
+
+SCHEMES = ("individual", "random", "sync")
 
 
 class TorchVideoDataset(torch.utils.data.Dataset):
@@ -64,3 +66,20 @@ def make_loader(
         return torch.utils.data.DataLoader(data, batch_sampler=sampler, collate_fn=fn, num_workers=num_workers)
     fn = partial(collate, max_seq_len=max_seq_len, training=False)
     return torch.utils.data.DataLoader(data, batch_size=1, shuffle=False, collate_fn=fn, num_workers=num_workers)
+
+
+def make_sampler(
+    dataset: VideoDataset, scheme: str, batch_size: int, seed: int, task_ratio: tuple[int, int] = (1, 1)
+) -> PlanSampler:
+    """The training batch sampler of one scheme (spec §7): ``individual`` (dataset of one task), ``random``
+    (one shuffled pass over the union; dataset with ``tasks='all'``) or ``sync`` (``tasks='all'``)."""
+    if scheme not in SCHEMES:
+        raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+    if (scheme == "individual") != (dataset.tasks in ("tad", "mr")):
+        need = "a single-task dataset" if scheme == "individual" else "a dataset with tasks='all'"
+        raise ValueError(f"{scheme} training needs {need}, got tasks={dataset.tasks!r}")
+    if scheme == "sync":
+        parts = dataset.indices("tad_only"), dataset.indices("mr_only"), dataset.indices("both")
+        return PlanSampler(lambda e: sync_plan(*parts, batch_size, seed, e, task_ratio))
+    every = list(range(len(dataset)))
+    return PlanSampler(lambda e: individual_plan(every, batch_size, seed, e))

@@ -2,7 +2,7 @@
 
 ``DataConfig.from_dict(d, path, base_dir)`` validates a parsed YAML mapping: unknown or missing keys and
 wrong types raise ``ConfigError`` naming the config file and the dotted key; relative paths are resolved
-against ``base_dir`` (the directory of the config file). See ``docs``/report for one example per benchmark.
+against ``base_dir`` (the directory of the config file). One example per real benchmark: ``tests/data/test_config.py``.
 """
 
 from __future__ import annotations

@@ -93,8 +93,8 @@ def parse_database(obj: dict, path: str | os.PathLike) -> AnnotationTable:
     adf["t_end"] = adf["t_end"].astype(np.float64)
     present = [f for f in _OPTIONAL_FIELDS if adf[f].notna().any()]
     adf = adf[["video_id", "index", "t_start", "t_end", *present]]
-    if "label_id" in adf and adf["label_id"].notna().all():
-        adf["label_id"] = adf["label_id"].astype(np.int64)
+    if "label_id" in adf and all(isinstance(v, int) and not isinstance(v, bool) for v in adf["label_id"]):
+        adf["label_id"] = adf["label_id"].astype(np.int64)  # else left as read, for the caller to report
     return AnnotationTable(path, vdf, adf)
 
 

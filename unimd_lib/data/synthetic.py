@@ -225,7 +225,11 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(), 
     _write_json(out / "mr.json", {"version": "synthetic-v1", "database": mr_db})
     _write_json(out / "mr_official_validation.json", {"version": "1", "videos": official})
     cfg = _data_config(out, spec)
-    text = yaml.safe_dump({"base": "synthetic", "data": cfg.to_dict(relative_to=out)}, sort_keys=False)
+    # protocols come from the preset; the ground truth files are these
+    eval_section = {"tad_gt": "tad.json", "mr_gt": "mr_official_validation.json"}
+    text = yaml.safe_dump(
+        {"base": "synthetic", "data": cfg.to_dict(relative_to=out), "eval": eval_section}, sort_keys=False
+    )
     write_text_atomic(out / "config.yaml", "# written by `unimd make-synthetic`; paths relative to this file\n" + text)
     write_text_atomic(out / "README.md", _card(spec, counts))
     return counts
@@ -262,7 +266,7 @@ made by `unimd make-synthetic`. It is read by the same loaders as the real data 
 - `class_embeddings.npz` — `features` [{spec.num_classes}, {spec.text_dim}], row = `label_id`
 - `mr_embeddings/<video_id>.npz` — `features` [N, {spec.text_dim}], `queries` [N] (row i = query i)
 - `mr_official_validation.json` — validation queries in the official Ego4D NLQ layout (for the NLQ metric)
-- `config.yaml` — `base: synthetic` plus the `data:` section pointing at these files
+- `config.yaml` — `base: synthetic` plus the `data:` and `eval:` sections pointing at these files
 
 ## Sizes
 | split | TAD-only videos | MR-only videos | both | TAD instances | MR queries |

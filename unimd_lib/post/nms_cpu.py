@@ -2,8 +2,8 @@
 
 Groups are (video, class) pairs (or whole videos when class-agnostic). Soft-NMS is sequential within a
 group, so the engine walks the selection steps ``i = 0, 1, ...`` once and, at every step, advances *all*
-groups together on a padded ``[4, rows, width]`` float32 array (channels: start, end, score, position in
-the group). Python overhead therefore scales with the longest group, not with the number of groups.
+groups together on a padded ``[5, rows, width]`` float32 array (channels: start, end, score, position in
+the group, length). Python overhead therefore scales with the longest group, not with the number of groups.
 
 It reproduces the array semantics of the original C++ op exactly (see ``nms.py`` for the contract):
 the first maximum in *current array order* is swapped into slot ``i``; every later item is decayed once;
@@ -20,11 +20,12 @@ import numpy as np
 
 F32 = np.float32
 EPS_LEN = F32(1e-6)  # added to every length, as in the original op
+NEG_INF = F32(-np.inf)
 METHOD_VANILLA, METHOD_LINEAR, METHOD_GAUSSIAN, METHOD_HARD = 0, 1, 2, 3
 MAX_GROUP = 1 << 24  # positions are carried as float32, exact below 2**24
 _PAD_BUDGET = 1 << 18  # padded cells per chunk: big enough to amortise numpy calls, small enough for cache
 _SMALL_AREA = 1 << 14  # below this, padding waste is cheaper than another chunk's per-step overhead
-_X1, _X2, _SC, _POS = 0, 1, 2, 3
+_X1, _X2, _SC, _POS, _LEN = 0, 1, 2, 3, 4  # channels; _LEN = (x2 - x1) + 1e-6, computed once
 
 
 def decay_weight(ov: np.ndarray, method: int, iou_threshold: np.float32, sigma: np.float32) -> np.ndarray:
@@ -73,8 +74,9 @@ def run_groups(
     if sizes.max() > MAX_GROUP:
         raise ValueError(f"a group holds {int(sizes.max())} items; at most {MAX_GROUP} are supported")
     params = (method, F32(iou_threshold), F32(sigma), F32(min_score), int(max_keep))
-    for gids in _chunks(sizes):
-        _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score)
+    with np.errstate(invalid="ignore"):  # -inf * 0 in free slots; entered once, it costs µs per call
+        for gids in _chunks(sizes):
+            _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score)
     return emit_pos, emit_score
 
 
@@ -109,13 +111,15 @@ def _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score) ->
     col = np.arange(width)
     valid = col < n[:, None]
     src = (starts[gids][:, None] + col)[valid]
-    d = np.zeros((4, rows, width), F32)  # channel-major: each channel slice is a contiguous [rows, width]
+    d = np.zeros((5, rows, width), F32)  # channel-major: each channel slice is a contiguous [rows, width]
     d[_SC] = -np.inf  # free slots always score -inf, so a plain argmax sees only live items
     for ch, arr in ((_X1, x1), (_X2, x2), (_SC, sc)):
         d[ch][valid] = arr[src]
     d[_POS] = col
+    d[_LEN] = (d[_X2] - d[_X1]) + EPS_LEN
     steps = min(width, max_keep)
     out = np.full((2, rows, steps), -np.inf, F32)  # emitted (score, position) per step
+    every_row = np.arange(rows)
     n_above = np.searchsorted(-size0, -np.arange(steps), side="left")  # rows with size0 > i
 
     for i in range(steps):
@@ -124,7 +128,7 @@ def _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score) ->
         if hi <= i:  # no row has an item left (lengths only shrink)
             break
         v = d[:, :live]
-        r = np.arange(live)
+        r = every_row[:live]
         s = v[_SC, :, i:hi]
         if method == METHOD_HARD:  # highest score, then the earliest input item (stable order)
             j = np.where(s == s.max(axis=1, keepdims=True), v[_POS, :, i:hi], F32(np.inf)).argmin(axis=1)
@@ -133,7 +137,7 @@ def _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score) ->
         picked = v[:, r, i + j]
         v[:, r, i + j] = v[:, :, i]
         v[:, :, i] = picked
-        out[:, :live, i] = picked[_SC:]
+        out[:, :live, i] = picked[_SC : _POS + 1]
         if hi > i + 1:
             keep = _decay(v, i, hi, method, thr, sigma, min_score)
             new_n = np.minimum(n[:live], i + 1 + keep.sum(axis=1))
@@ -151,19 +155,18 @@ def _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score) ->
 def _decay(v, i, hi, method, thr, sigma, min_score) -> np.ndarray:
     """Decay (soft) or suppress (hard) slots ``i+1 .. hi-1`` against slot ``i``; returns the survivors mask."""
     ax1, ax2 = v[_X1, :, i, None], v[_X2, :, i, None]
-    alen = (ax2 - ax1) + EPS_LEN
+    alen = v[_LEN, :, i, None]
     bx1, bx2 = v[_X1, :, i + 1 : hi], v[_X2, :, i + 1 : hi]
     inter = np.maximum(np.minimum(ax2, bx2) - np.maximum(ax1, bx1), F32(0))
-    ov = inter / ((alen + ((bx2 - bx1) + EPS_LEN)) - inter)
+    ov = inter / ((alen + v[_LEN, :, i + 1 : hi]) - inter)
     s = v[_SC, :, i + 1 : hi]
     if method == METHOD_HARD:
         keep = (ov < thr) & (s > -np.inf)
         s[~keep] = -np.inf
         return keep
-    with np.errstate(invalid="ignore"):  # free slots: -inf * 0 -> nan, treated as removed below
-        new = s * decay_weight(ov, method, thr, sigma)
+    new = s * decay_weight(ov, method, thr, sigma)  # free slots: -inf * w, or nan for w = 0: removed below
     keep = new >= min_score
-    v[_SC, :, i + 1 : hi] = np.where(keep, new, -np.inf)
+    v[_SC, :, i + 1 : hi] = np.where(keep, new, NEG_INF)
     return keep
 
 

@@ -146,3 +146,8 @@ def test_package_import_stays_light():
     code = "import sys, unimd_lib.post as p; p.batched_nms; print('unimd_lib.post.nms_cuda' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_batch_api_names_the_bad_video():
+    with pytest.raises(DataError, match=r"video 1: scores: contain NaN"):
+        batched_nms_videos([GOOD, (GOOD[0], np.float32([np.nan, 1]), GOOD[2])], **KW)

@@ -125,6 +125,17 @@ def test_kernel_engine_equals_cpu_engine_with_ties(driver, tmp_path, threads, me
         np.testing.assert_array_equal(got_sc, want_sc)
 
 
+@pytest.mark.parametrize("method", [2, 3])
+def test_kernel_with_a_full_warp_of_threads(driver, tmp_path, method):
+    """32 threads (the smallest block the CuPy path launches), one tie-heavy batch: slow on a CPU, so just one."""
+    engine, _ = shim_engine(driver, tmp_path, 32)
+    x1, x2, sc, starts, sizes = tie_heavy_groups(5, n_groups=6, max_size=80)
+    params = dict(method=method, iou_threshold=0.3, sigma=0.5, min_score=0.01 if method == 2 else 0.0, max_keep=1000)
+    want = nms_cpu.run_groups(x1, x2, sc, starts, sizes, **params)
+    for got, exp in zip(engine(x1, x2, sc, starts, sizes, **params), want, strict=True):
+        np.testing.assert_array_equal(got, exp)
+
+
 def test_block_size_is_a_power_of_two_in_range():
     sizes = [1, 32, 128, 129, 500, 1024, 10**6]
     blocks = [nms_cuda.block_size(s) for s in sizes]

@@ -76,18 +76,19 @@ def batched_nms_videos(videos: Sequence[tuple[Any, Any, Any]], **kwargs: Any) ->
     """``batched_nms`` over many videos in one pass; ``videos`` is a sequence of ``(segs, scores, labels)``.
 
     Keyword arguments are those of ``batched_nms``. Each result equals ``batched_nms`` on that video alone;
-    ``return_index`` gives rows of that video's own input.
+    ``return_index`` gives rows of that video's own input. Inputs are gathered on the host; to keep data on
+    the GPU, pass flat device arrays to ``batched_nms_flat`` instead.
     """
     if not videos:
         return []
-    parts = [tuple(to_numpy(a) for a in v) for v in videos]
+    parts = []
+    for k, (segs, scores, labels) in enumerate(videos):  # host-side concatenation; checked per video
+        try:
+            parts.append(_validated(np, segs, scores, labels, None, 1)[:3])
+        except DataError as err:
+            raise DataError(None, f"video {k}: {err.item}", err.message) from None
     lengths = [len(p[1]) for p in parts]
-    for k, (p, n) in enumerate(zip(parts, lengths, strict=True)):
-        if len(p[0]) != n or len(p[2]) != n:
-            raise DataError(None, f"video {k}", f"segs/scores/labels lengths differ: {len(p[0])}/{n}/{len(p[2])}")
-    segs = np.concatenate([np.asarray(p[0], F32).reshape(-1, 2) if p[0].size == 0 else p[0] for p in parts])
-    scores = np.concatenate([p[1] for p in parts])
-    labels = np.concatenate([np.asarray(p[2]).astype(np.int64) if p[2].size == 0 else p[2] for p in parts])
+    segs, scores, labels = (np.concatenate([p[i] for p in parts]) for i in range(3))
     video_index = np.repeat(np.arange(len(parts)), lengths)
     out = batched_nms_flat(segs, scores, labels, video_index, num_videos=len(parts), **kwargs)
     if kwargs.get("return_index"):
@@ -223,7 +224,7 @@ def _final_order(xp, src, score, vid, max_seg_num):
     One sort on a packed int64 key (video, order-preserving integer image of ``-score``); ``0 - s`` maps
     -0.0 to +0.0 so that both zeros tie, as they do in a float comparison.
     """
-    bits = (F32(0) - score).view(np.int32).astype(np.int64)
+    bits = xp.subtract(F32(0), score).view(np.int32).astype(np.int64)
     rank = xp.where(bits >= 0, bits, -bits - 2**31 - 1)  # monotone in the float value, in [-2**31, 2**31)
     perm = _argsort(xp, vid[src] * 2**32 + (rank + 2**31))
     src, score = src[perm], score[perm]

@@ -23,7 +23,7 @@ EPS_LEN = F32(1e-6)  # added to every length, as in the original op
 NEG_INF = F32(-np.inf)
 METHOD_VANILLA, METHOD_LINEAR, METHOD_GAUSSIAN, METHOD_HARD = 0, 1, 2, 3
 MAX_GROUP = 1 << 24  # positions are carried as float32, exact below 2**24
-_PAD_BUDGET = 1 << 18  # padded cells per chunk: big enough to amortise numpy calls, small enough for cache
+_PAD_BUDGET = 1 << 16  # padded cells per chunk: big enough to amortise numpy calls, small enough for cache
 _SMALL_AREA = 1 << 14  # below this, padding waste is cheaper than another chunk's per-step overhead
 _X1, _X2, _SC, _POS, _LEN = 0, 1, 2, 3, 4  # channels; _LEN = (x2 - x1) + 1e-6, computed once
 

@@ -11,6 +11,9 @@ Semantics (METRICS.md §6; segments in feature-grid units, all arithmetic float3
   checked against ``min_score``, so soft-NMS keeps at least one item per class. Lengths get ``+1e-6``.
 * Hard NMS: keep ``score > min_score`` (when ``min_score > 0``), then greedy by descending score,
   suppressing ``iou >= iou_threshold``.
+* Voting (class-agnostic only): each kept segment becomes the mean of all the video's input segments
+  (including those below ``min_score``) weighted by ``[iou >= voting_thresh] * score * iou``, with IoU
+  taken without the ``+1e-6``; scores are unchanged.
 * Finally each video's items are sorted by score descending and capped at ``max_seg_num``.
 
 Order among exactly equal scores, which the original leaves to ``torch.sort``, is made deterministic
@@ -53,6 +56,8 @@ def batched_nms(
 
     Returns numpy ``(segs float32 [K, 2], scores float32 [K], labels int64 [K])``, sorted by score
     descending; with ``return_index=True`` also the input row of each kept item (int64 [K]).
+    ``backend``: "numpy", "cupy", or "auto" (CuPy when a CUDA device is usable, else numpy). Inputs are
+    cast to float32 / int64; bad input raises ``DataError`` (a ``ValueError``).
     """
     return batched_nms_flat(
         segs,

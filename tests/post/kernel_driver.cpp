@@ -1,6 +1,6 @@
 // Host driver for the NMS kernel compiled as C++ (see cuda_shim.h). Usage:
 //   driver DIR GROUPS TOTAL THREADS METHOD IOU SIGMA MIN_SCORE MAX_KEEP
-// Reads DIR/{starts,sizes}.i64, DIR/{x1,x2,sc}.f32, DIR/pos.i32; writes DIR/{emit_pos.i32,emit_sc.f32}.
+// Reads DIR/{starts,sizes}.i64, DIR/{x1,x2,sc}.f32, DIR/pos.i32; writes DIR/{emit_item.i64,emit_sc.f32}.
 // Float arguments are C99 hex floats, so they arrive bit-exact.
 #include "cuda_shim.h"
 #include KERNEL_FILE
@@ -44,7 +44,8 @@ int main(int argc, char** argv) {
     auto x1 = load<float>(dir + "/x1.f32", total), x2 = load<float>(dir + "/x2.f32", total);
     auto sc = load<float>(dir + "/sc.f32", total);
     auto pos = load<int>(dir + "/pos.i32", total);
-    std::vector<int> scratch(total > 0 ? total : 1), emit_pos(total > 0 ? total : 1, -1);
+    std::vector<int> scratch(total > 0 ? total : 1);
+    std::vector<long long> emit_item(total > 0 ? total : 1, -1);
     std::vector<float> emit_sc(total > 0 ? total : 1, -INFINITY);
     blockDim.x = threads;
     std::vector<std::thread> pool;
@@ -52,11 +53,11 @@ int main(int argc, char** argv) {
         pool.emplace_back([&, t] {
             threadIdx.x = t;
             unimd_nms_groups(starts.data(), sizes.data(), groups, x1.data(), x2.data(), sc.data(), pos.data(),
-                             scratch.data(), emit_pos.data(), emit_sc.data(), method, iou, sigma, min_score, max_keep);
+                             scratch.data(), emit_item.data(), emit_sc.data(), method, iou, sigma, min_score, max_keep);
         });
     }
     for (auto& th : pool) th.join();
-    save(dir + "/emit_pos.i32", emit_pos, total);
+    save(dir + "/emit_item.i64", emit_item, total);
     save(dir + "/emit_sc.f32", emit_sc, total);
     return 0;
 }

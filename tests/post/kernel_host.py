@@ -39,7 +39,7 @@ class ShimLaunch:
         self.calls: list[tuple[int, int, int]] = []
 
     def __call__(self, grid: int, block: int, args: tuple) -> None:
-        starts, sizes, groups, x1, x2, sc, pos, _scratch, emit_pos, emit_sc = args[:10]
+        starts, sizes, groups, x1, x2, sc, pos, _scratch, emit_item, emit_sc = args[:10]
         method, iou, sigma, min_score, max_keep = args[10:]
         self.calls.append((grid, block, int(groups)))
         d = self.workdir
@@ -58,5 +58,6 @@ class ShimLaunch:
         cmd += [*floats, str(int(max_keep))]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, f"kernel driver failed ({proc.returncode}): {proc.stderr}"
-        emit_pos[:] = np.fromfile(d / "emit_pos.i32", np.int32)
+        assert emit_item.dtype == np.int64 and emit_sc.dtype == np.float32
+        emit_item[:] = np.fromfile(d / "emit_item.i64", np.int64)
         emit_sc[:] = np.fromfile(d / "emit_sc.f32", np.float32)

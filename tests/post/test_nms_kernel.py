@@ -119,9 +119,9 @@ def test_kernel_engine_equals_cpu_engine_with_ties(driver, tmp_path, threads, me
     for seed in range(3):
         x1, x2, sc, starts, sizes = tie_heavy_groups(seed)
         params = dict(method=method, iou_threshold=0.3, sigma=0.5, min_score=min_score, max_keep=max_keep)
-        want_pos, want_sc = nms_cpu.run_groups(x1, x2, sc, starts, sizes, **params)
-        got_pos, got_sc = engine(x1, x2, sc, starts, sizes, **params)
-        np.testing.assert_array_equal(got_pos, want_pos)
+        want_item, want_sc = nms_cpu.run_groups(x1, x2, sc, starts, sizes, **params)
+        got_item, got_sc = engine(x1, x2, sc, starts, sizes, **params)
+        np.testing.assert_array_equal(got_item, want_item)
         np.testing.assert_array_equal(got_sc, want_sc)
 
 

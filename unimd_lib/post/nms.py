@@ -139,7 +139,7 @@ def batched_nms_flat(
     method = nms_cpu.METHOD_GAUSSIAN if use_soft_nms else nms_cpu.METHOD_HARD
     params = dict(method=method, iou_threshold=iou_threshold, sigma=sigma, min_score=min_score, max_keep=max_seg_num)
     src, score = _select(xp, engine, segs, scores, labels, vid, multiclass, params)
-    src, score = _final_order(xp, src, score, vid, int(max_seg_num))
+    src, score = _final_order(xp, src, score, vid, num_videos, int(max_seg_num))
     src, score, vid_kept = to_numpy(src), to_numpy(score), to_numpy(vid[src])
     out_segs, out_labels = to_numpy(segs[src]), to_numpy(labels[src])
     counts = np.bincount(vid_kept, minlength=num_videos)
@@ -166,12 +166,12 @@ def soft_nms(
     segs, scores, _, _, _ = _validated(np, segs, scores, None, None, 1)
     n = len(scores)
     starts, sizes = np.zeros(min(n, 1), np.int64), np.full(min(n, 1), n, np.int64)
-    pos, sc = nms_cpu.run_groups(
+    item, sc = nms_cpu.run_groups(
         segs[:, 0].copy(), segs[:, 1].copy(), scores, starts, sizes, method=method,
         iou_threshold=iou_threshold, sigma=sigma, min_score=min_score, max_keep=n,
     )  # fmt: skip
-    k = int((pos >= 0).sum())
-    inds = pos[:k]
+    k = int((item >= 0).sum())
+    inds = item[:k]
     return inds, np.concatenate([segs[inds], sc[:k, None]], axis=1).astype(F32)
 
 
@@ -181,11 +181,11 @@ def hard_nms(segs: Any, scores: Any, *, iou_threshold: float, min_score: float =
     cand = np.flatnonzero(scores > F32(min_score)) if min_score > 0 else np.arange(len(scores))
     n = len(cand)
     starts, sizes = np.zeros(min(n, 1), np.int64), np.full(min(n, 1), n, np.int64)
-    pos, _ = nms_cpu.run_groups(
+    item, _ = nms_cpu.run_groups(
         segs[cand, 0], segs[cand, 1], scores[cand], starts, sizes, method=nms_cpu.METHOD_HARD,
         iou_threshold=iou_threshold, sigma=1.0, min_score=min_score, max_keep=n,
     )  # fmt: skip
-    return cand[pos[pos >= 0]].astype(np.int64)
+    return cand[item[item >= 0]].astype(np.int64)
 
 
 def _argsort(xp, a):
@@ -217,13 +217,12 @@ def _select(xp, engine, segs, scores, labels, vid, multiclass, params):
         change |= gl[1:] != gl[:-1]
     starts = xp.concatenate([xp.zeros(1, np.int64), xp.flatnonzero(change) + 1])
     sizes = xp.diff(xp.concatenate([starts, xp.full(1, m, np.int64)]))
-    emit_pos, emit_score = engine(segs[order, 0], segs[order, 1], scores[order], starts, sizes, **params)
-    slot = xp.flatnonzero(emit_pos >= 0)  # ascending slot = group-major, then emission order
-    group = xp.searchsorted(starts, slot, side="right") - 1
-    return order[starts[group] + emit_pos[slot]], emit_score[slot]
+    emit_item, emit_score = engine(segs[order, 0], segs[order, 1], scores[order], starts, sizes, **params)
+    slot = xp.flatnonzero(emit_item >= 0)  # ascending slot = group-major, then emission order
+    return order[emit_item[slot]], emit_score[slot]
 
 
-def _final_order(xp, src, score, vid, max_seg_num):
+def _final_order(xp, src, score, vid, num_videos, max_seg_num):
     """Per video: stable sort by score descending, keep the first ``max_seg_num``.
 
     One sort on a packed int64 key (video, order-preserving integer image of ``-score``); ``0 - s`` maps
@@ -234,7 +233,7 @@ def _final_order(xp, src, score, vid, max_seg_num):
     perm = _argsort(xp, vid[src] * 2**32 + (rank + 2**31))
     src, score = src[perm], score[perm]
     v = vid[src]
-    first = xp.searchsorted(v, v, side="left")
+    first = xp.searchsorted(v, xp.arange(num_videos))[v]  # each video's first position
     keep = (xp.arange(len(v)) - first) < max_seg_num
     return src[keep], score[keep]
 

@@ -65,21 +65,21 @@ def run_groups(
     Group ``g`` is ``x1/x2/sc[starts[g] : starts[g] + sizes[g]]`` in original input order.
     ``method`` 0/1/2 is soft-NMS (vanilla/linear/Gaussian); 3 is hard NMS (the caller has already
     dropped items with ``score <= min_score``; ties go to the earlier item, i.e. a stable sort).
-    Returns ``(emit_pos, emit_score)`` in the same layout: slot ``starts[g] + k`` holds the position
-    within the group of the k-th selected item (-1 after the last) and its (decayed) score.
+    Returns ``(emit_item, emit_score)`` in the same layout: slot ``starts[g] + k`` holds the layout index
+    of the group's k-th selected item (-1 after the last) and its (decayed) score.
     """
     total = len(sc)
-    emit_pos = np.full(total, -1, np.int64)
+    emit_item = np.full(total, -1, np.int64)
     emit_score = np.full(total, -np.inf, F32)
     if total == 0 or max_keep <= 0:
-        return emit_pos, emit_score
+        return emit_item, emit_score
     if sizes.max() > MAX_GROUP:
         raise ValueError(f"a group holds {int(sizes.max())} items; at most {MAX_GROUP} are supported")
     params = (method, F32(iou_threshold), F32(sigma), F32(min_score), int(max_keep))
     with np.errstate(invalid="ignore"):  # -inf * 0 in free slots; entered once, it costs µs per call
         for gids in _chunks(sizes):
-            _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score)
-    return emit_pos, emit_score
+            _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_item, emit_score)
+    return emit_item, emit_score
 
 
 def _chunks(sizes: np.ndarray):
@@ -104,7 +104,7 @@ def _chunks(sizes: np.ndarray):
         lo += take
 
 
-def _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score) -> None:
+def _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_item, emit_score) -> None:
     """Run one chunk; ``gids`` come longest first, so the rows still running at step i are a prefix."""
     method, thr, sigma, min_score, max_keep = params
     size0 = sizes[gids].astype(np.int64)
@@ -149,9 +149,9 @@ def _run_chunk(x1, x2, sc, starts, sizes, gids, params, emit_pos, emit_score) ->
                 n[lost] = new_n[lost]
 
     rr, kk = np.nonzero(out[0] > -np.inf)  # a group's emissions are a prefix of its own slots
-    dst = starts[gids][rr] + kk
-    emit_score[dst] = out[0, rr, kk]
-    emit_pos[dst] = out[1, rr, kk].astype(np.int64)
+    base = starts[gids][rr]
+    emit_score[base + kk] = out[0, rr, kk]
+    emit_item[base + kk] = base + out[1, rr, kk].astype(np.int64)
 
 
 def _decay(v, i, hi, method, thr, sigma, min_score) -> np.ndarray:

@@ -45,12 +45,12 @@ def run_groups_with(
     min_score: float,
     max_keep: int,
 ) -> tuple[Any, Any]:
-    """Prepare working buffers on ``xp``, launch one block per group, return ``(emit_pos, emit_score)``."""
+    """Prepare working buffers on ``xp``, launch one block per group, return ``(emit_item, emit_score)``."""
     total, groups = int(x1.shape[0]), int(sizes.shape[0])
-    emit_pos = xp.full(total, -1, np.int32)
+    emit_item = xp.full(total, -1, np.int64)
     emit_sc = xp.full(total, -np.inf, np.float32)
     if total == 0 or groups == 0 or max_keep <= 0:
-        return emit_pos, emit_sc
+        return emit_item, emit_sc
     starts = xp.ascontiguousarray(starts, dtype=np.int64)
     sizes = xp.ascontiguousarray(sizes, dtype=np.int64)
     item = xp.arange(total, dtype=np.int64)
@@ -64,7 +64,7 @@ def run_groups_with(
         xp.array(sc, dtype=np.float32, copy=True),
         (item - starts[owner]).astype(np.int32),
         xp.empty(total, np.int32),
-        emit_pos,
+        emit_item,
         emit_sc,
         np.int32(method),
         np.float32(iou_threshold),
@@ -73,7 +73,7 @@ def run_groups_with(
         np.int32(min(int(max_keep), 2**31 - 1)),
     )
     launch(min(groups, _MAX_GRID), block_size(int(sizes.max())), args)
-    return emit_pos, emit_sc
+    return emit_item, emit_sc
 
 
 def run_groups(x1: Any, x2: Any, sc: Any, starts: Any, sizes: Any, **params: Any) -> tuple[Any, Any]:

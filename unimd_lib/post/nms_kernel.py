@@ -83,12 +83,12 @@ __device__ int nms_compact(float* X1, float* X2, float* S, int* P, int* Q, int l
 }
 
 // Group g owns items [starts[g], starts[g] + sizes[g]) of the working arrays (modified in place) and the
-// same slots of emit_pos / emit_sc (pre-filled with -1 / -inf): the k-th selection of the group goes to
-// slot k. pos holds each item's position within its group; scratch is workspace of the same size.
+// same slots of emit_item / emit_sc (pre-filled with -1 / -inf): slot k gets the array index and score
+// of the group's k-th selection. pos holds each item's position within its group; scratch is workspace.
 extern "C" __global__ void unimd_nms_groups(
     const long long* __restrict__ starts, const long long* __restrict__ sizes, const int num_groups,
     float* __restrict__ x1, float* __restrict__ x2, float* __restrict__ sc, int* __restrict__ pos,
-    int* __restrict__ scratch, int* __restrict__ emit_pos, float* __restrict__ emit_sc,
+    int* __restrict__ scratch, long long* __restrict__ emit_item, float* __restrict__ emit_sc,
     const int method, const float iou_thr, const float sigma, const float min_score, const int max_keep) {
     __shared__ float s_score[NMS_MAX_THREADS];
     __shared__ int s_key[NMS_MAX_THREADS];
@@ -136,7 +136,7 @@ extern "C" __global__ void unimd_nms_groups(
                 f = X2[c]; X2[c] = X2[i]; X2[i] = f;
                 f = S[c]; S[c] = S[i]; S[i] = f;
                 const int k = P[c]; P[c] = P[i]; P[i] = k;
-                emit_pos[base + i] = P[i];
+                emit_item[base + i] = base + P[i];
                 emit_sc[base + i] = S[i];
             }
             __syncthreads();

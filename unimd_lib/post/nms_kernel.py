@@ -87,8 +87,8 @@ __device__ int nms_compact(float* X1, float* X2, float* S, int* P, int* Q, int l
 // of the group's k-th selection. pos holds each item's position within its group; scratch is workspace.
 extern "C" __global__ void unimd_nms_groups(
     const long long* __restrict__ starts, const long long* __restrict__ sizes, const int num_groups,
-    float* __restrict__ x1, float* __restrict__ x2, float* __restrict__ sc, int* __restrict__ pos,
-    int* __restrict__ scratch, long long* __restrict__ emit_item, float* __restrict__ emit_sc,
+    float* x1, float* x2, float* sc, int* pos, int* scratch,  // no __restrict__: other threads write these
+    long long* emit_item, float* emit_sc,
     const int method, const float iou_thr, const float sigma, const float min_score, const int max_keep) {
     __shared__ float s_score[NMS_MAX_THREADS];
     __shared__ int s_key[NMS_MAX_THREADS];

@@ -14,8 +14,9 @@ on a machine without a GPU.
 KERNEL_NAME = "unimd_nms_groups"
 MAX_THREADS = 256
 
-CUDA_SOURCE = r"""
-#define NMS_MAX_THREADS 256
+CUDA_SOURCE = (
+    f"#define NMS_MAX_THREADS {MAX_THREADS}  // shared-memory size: the launcher never exceeds it\n"
+    + r"""
 #define NMS_INT_MAX 2147483647
 #define NMS_NEG_INF __int_as_float((int)0xff800000u)
 
@@ -172,3 +173,4 @@ extern "C" __global__ void unimd_nms_groups(
     }
 }
 """
+)

@@ -96,7 +96,8 @@ def _average_precision(xp, tp, preds, npos, C) -> np.ndarray:
     seg = t_idx * C + cls  # one segment per (threshold, class), in the original's order
     # interpolated precision: max precision at or after each TP (it is reached at a TP), per segment
     n_seg = T * C
-    rev_key = ((n_seg - 1 - seg[::-1]).astype(xp.int64) << 32) | prec[::-1].view(xp.uint32).astype(xp.int64)
+    prec_bits = prec.view(xp.uint32).astype(xp.int64)  # order-preserving for non-negative floats
+    rev_key = ((n_seg - 1 - seg[::-1]).astype(xp.int64) << 32) | prec_bits[::-1]
     mprec = (_xp.prefix_max(xp, rev_key) & 0xFFFFFFFF).astype(xp.uint32).view(xp.float32)[::-1]
     first = _xp.first_in_run(xp, seg)
     prev = xp.concatenate([xp.zeros(1, dtype=xp.float32), rec[:-1]]) if len(rec) else rec

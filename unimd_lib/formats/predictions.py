@@ -87,19 +87,20 @@ def validate_predictions(df: pd.DataFrame, kind: str, source: str | os.PathLike 
         finite = np.isfinite(values)
         if not finite.all():
             pos = int(np.argmin(finite))
-            raw = s.iloc[pos]
+            raw = str(s.iloc[pos])
             what = "is not a number" if pd.isna(values[pos]) else "is not finite"
             raise DataError(source, _item(df, pos, id_col), f"{col} {raw!r} {what}")
         if typ == INT:
             if (values != np.floor(values)).any():
                 pos = int(np.argmax(values != np.floor(values)))
-                raise DataError(source, _item(df, pos, id_col), f"{col} {s.iloc[pos]!r} is not an integer")
+                raise DataError(source, _item(df, pos, id_col), f"{col} {str(s.iloc[pos])!r} is not an integer")
             out[col] = values.astype(np.int64)
         elif typ == TIME:
-            t32 = values.astype(np.float32)
+            with np.errstate(over="ignore"):
+                t32 = values.astype(np.float32)
             if not np.isfinite(t32).all():
                 pos = int(np.argmin(np.isfinite(t32)))
-                raise DataError(source, _item(df, pos, id_col), f"{col} {s.iloc[pos]!r} overflows float32")
+                raise DataError(source, _item(df, pos, id_col), f"{col} {str(s.iloc[pos])!r} overflows float32")
             out[col] = t32
         else:
             out[col] = values
@@ -147,7 +148,10 @@ def read_class_scores(path: str | os.PathLike) -> dict[str, np.ndarray]:
         raise DataError(path, None, "expected {'results': {video_id: [class scores]}}")
     out = {}
     for vid, scores in obj["results"].items():
-        arr = np.asarray(scores, dtype=np.float64) if isinstance(scores, list) else None
+        try:
+            arr = np.asarray(scores, dtype=np.float64) if isinstance(scores, list) else None
+        except (TypeError, ValueError):
+            arr = None
         if arr is None or arr.ndim != 1 or len(arr) == 0 or not np.isfinite(arr).all():
             raise DataError(path, f"video {vid}", "class scores must be a non-empty list of finite numbers")
         out[str(vid)] = arr

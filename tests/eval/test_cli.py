@@ -8,6 +8,7 @@ import pytest
 
 from tests.conftest import shared_path
 from tests.eval.refcases import case_file, expected
+from unimd_lib.backend import gpu_available
 from unimd_lib.cli import main
 
 
@@ -180,3 +181,20 @@ def test_export_needs_its_side_file(capsys, tmp_path):
     assert rc == 1 and "needs --clips" in err
     rc, _, err = cli(capsys, "export", "bogus", "--pred", "x.csv", "--out", str(tmp_path / "o.json"))
     assert rc == 2 and "unknown format" in err
+
+
+@pytest.mark.skipif(gpu_available(), reason="checks the message shown without a GPU")
+def test_cupy_backend_without_gpu_is_a_clear_error(capsys):
+    gt = annotations("derived", "charades_sta_constructed_public.json")
+    rc, out, err = cli(
+        capsys,
+        "evaluate",
+        "charades_sta",
+        "--gt",
+        gt,
+        "--backend",
+        "cupy",
+        "--pred",
+        str(case_file("charades_sta", "predictions.csv")),
+    )
+    assert rc == 1 and out == "" and "backend='cupy' requested" in err

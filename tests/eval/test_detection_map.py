@@ -45,9 +45,7 @@ def run_case(case: str, predictions: pd.DataFrame, sub: str | None = None):
 def test_protocol_thresholds_are_the_originals_linspace(protocol, thresholds):
     case, sub = thresholds if isinstance(thresholds, tuple) else (thresholds, None)
     exp = expected(case)[sub] if sub else expected(case)
-    run = PROTOCOLS[protocol].evaluate
-    thr = run.__closure__[0].cell_contents  # the thresholds the protocol was built with
-    assert np.asarray(thr).tolist() == exp["tiou_thresholds"]  # bit-equal, e.g. 0.8999999999999999
+    assert list(PROTOCOLS[protocol].tiou_thresholds) == exp["tiou_thresholds"]  # bit-equal: 0.8999999999999999
 
 
 def test_anet_tad():

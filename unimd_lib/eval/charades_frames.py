@@ -108,7 +108,7 @@ def align_frame_scores(
     sub_ids = frames_table["video_id"].astype(str) + "-" + (frames_table["frame"] + 1).map("{:03d}".format)
     last = ~sub_ids.duplicated(keep="last").to_numpy()
     src = pd.Index(sub_ids[last]).get_indexer(gt_ids)
-    out = np.full((len(gt_ids), scores.shape[1] if scores.ndim == 2 and scores.shape[1] else NUM_CLASSES), -np.inf)
+    out = np.full((len(gt_ids), scores.shape[1]), -np.inf)
     found = src >= 0
     out[found] = scores[np.flatnonzero(last)[src[found]]]
     return out, list(gt_ids[~found])

@@ -73,6 +73,7 @@ class Protocol:
     read: Callable[[Any], pd.DataFrame]
     evaluate: Evaluate
     help: str
+    tiou_thresholds: tuple[float, ...] | None = None  # detection protocols: exactly the original's np.linspace
 
 
 def _suffixes(path) -> str:
@@ -125,6 +126,8 @@ def _charades(gt_path, predictions, split, ext_scores, backend):
 def _read_charades(path) -> pd.DataFrame:
     if _suffixes(path).endswith((".txt", ".txt.gz")):
         ids, scores = read_charades_frame_scores(path)
+        if len(ids) == 0:  # the official reader fails on it too
+            raise DataError(path, None, "empty frame-score file (use an empty segment CSV for 'no predictions')")
         if scores.shape[1] != NUM_CLASSES:
             raise DataError(path, None, f"{scores.shape[1]} class scores per line, expected {NUM_CLASSES}")
         return pd.concat([ids, pd.DataFrame(scores, columns=[f"c{c:03d}" for c in range(NUM_CLASSES)])], axis=1)
@@ -142,7 +145,9 @@ def _sta(gt_path, predictions, split, ext_scores, backend):
         found = sorted(set(table.videos["subset"]))
         raise DataError(gt_path, None, f"no videos in split {split!r}; subsets in the file: {found}")
     predictions = validate_predictions(predictions, "sta")
-    return evaluate_sta(sub.annotations, predictions, backend=backend).metrics()
+    result = evaluate_sta(sub.annotations, predictions, backend=backend)
+    _note(f"{result.num_queries} GT queries; {result.num_ignored} predictions for unknown videos/queries ignored")
+    return result.metrics()
 
 
 def _captions(gt_path, predictions, split, ext_scores, backend):
@@ -151,7 +156,10 @@ def _captions(gt_path, predictions, split, ext_scores, backend):
     else:
         windows = captions_windows(validate_predictions(predictions, "captions"))
     result = evaluate_captions(read_captions(gt_path), windows, backend=backend)
-    _note(f"{result.num_queries} GT queries, {result.num_missing} without predictions (misses)")
+    _note(
+        f"{result.num_queries} GT queries, {result.num_missing} without predictions (misses); "
+        f"{result.num_ignored} predicted windows for unknown keys ignored"
+    )
     return result.metrics()
 
 
@@ -161,7 +169,15 @@ def _read_captions(path) -> pd.DataFrame:
     return read_predictions(path, "captions")
 
 
-_det = lambda path: read_predictions(path, "detection")  # noqa: E731
+def _det(path) -> pd.DataFrame:
+    return read_predictions(path, "detection")
+
+
+def _sta_read(path) -> pd.DataFrame:
+    return read_predictions(path, "sta")
+
+
+ANET_TIOU, MQ_TIOU, CHARADES_TIOU = np.linspace(0.5, 0.95, 10), np.linspace(0.1, 0.5, 5), np.linspace(0.3, 0.7, 5)
 PROTOCOLS: dict[str, Protocol] = {
     p.name: p
     for p in (
@@ -169,22 +185,25 @@ PROTOCOLS: dict[str, Protocol] = {
             "anet",
             "validation",
             _det,
-            _detection(np.linspace(0.5, 0.95, 10)),
+            _detection(ANET_TIOU),
             "ActivityNet-1.3 TAD mAP (tIoU 0.50:0.05:0.95); --ext-scores applies UniMD's class fusion",
+            tuple(ANET_TIOU),
         ),
         Protocol(
             "ego4d_mq",
             "validation",
             _det,
-            _detection(np.linspace(0.1, 0.5, 5)),
+            _detection(MQ_TIOU),
             "Ego4D Moment Queries TAD mAP (tIoU 0.1:0.1:0.5)",
+            tuple(MQ_TIOU),
         ),
         Protocol(
             "charades_segment",
             "Test",
             _det,
-            _detection(np.linspace(0.3, 0.7, 5)),
+            _detection(CHARADES_TIOU),
             "Charades ANet-style segment mAP (tIoU 0.3:0.1:0.7)",
+            tuple(CHARADES_TIOU),
         ),
         Protocol(
             "charades",
@@ -194,7 +213,7 @@ PROTOCOLS: dict[str, Protocol] = {
             "Charades official per-frame mAP / wAP (25 frames per video) from segments or frame scores",
         ),
         Protocol("ego4d_nlq", None, read_nlq_submission, _nlq, "Ego4D NLQ recall R{1,3,5}@{0.3,0.5,0.01}, mIoU"),
-        Protocol("charades_sta", "Test", lambda p: read_predictions(p, "sta"), _sta, "Charades-STA R{1,5}@{0.5,0.7}"),
+        Protocol("charades_sta", "Test", _sta_read, _sta, "Charades-STA R{1,5}@{0.5,0.7}"),
         Protocol("anet_captions", None, _read_captions, _captions, "ActivityNet-Captions R{1,5}@{0.5,0.7}, mIoU"),
     )
 }

@@ -41,6 +41,7 @@ class STAResult:
     num_queries: int
     summary: dict[str, float]  # "1-0.50" -> hits / (queries + 1e-5)
     per_video: pd.DataFrame  # video_id, num_queries, r1_50, r1_70 (percent, as UniMD logs them)
+    num_ignored: int = 0  # predictions for videos / query indices that are not in the GT
 
     def metrics(self) -> dict[str, float]:
         out = {}
@@ -62,6 +63,7 @@ def evaluate_sta(gt: pd.DataFrame, predictions: pd.DataFrame, backend: str = "nu
     q = q_index.get_indexer(
         pd.MultiIndex.from_arrays([predictions["video_id"].astype(str), predictions["query_index"].to_numpy(np.int64)])
     )
+    q_all = q
     rows = np.flatnonzero(q >= 0)  # predictions of unknown queries are ignored
     q = q[rows]
     order = np.lexsort((-predictions["score"].to_numpy(np.float64)[rows], q))
@@ -96,7 +98,7 @@ def evaluate_sta(gt: pd.DataFrame, predictions: pd.DataFrame, backend: str = "nu
     )
     for c in ("r1_50", "r1_70"):  # percent per video: hits / queries * 100
         per_video[c] = per_video[c] / per_video["num_queries"] * 100
-    return STAResult(hits, Q, summary, per_video.reset_index())
+    return STAResult(hits, Q, summary, per_video.reset_index(), int(len(predictions) - (q_all >= 0).sum()))
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class CaptionsResult:
     recall: dict[str, float]  # float32 value, as the original under numpy >= 2
     mIoU: float
     num_missing: int
+    num_ignored: int = 0  # windows whose key is not a GT key
 
     def metrics(self) -> dict[str, float]:
         out = {}
@@ -145,4 +148,4 @@ def evaluate_captions(gt: pd.DataFrame, windows: pd.DataFrame, backend: str = "n
     miou = float(np.cumsum(first)[-1] / N) if N else float("nan")  # sequential sum, as the original
     present = np.zeros(N, dtype=bool)
     present[_xp.host(q)] = True
-    return CaptionsResult(hits, N, recall, miou, int(N - present.sum()))
+    return CaptionsResult(hits, N, recall, miou, int(N - present.sum()), int(len(windows) - len(rows)))

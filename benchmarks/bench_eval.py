@@ -51,8 +51,9 @@ def make_anet_predictions(gt_path: Path, seed: int = 0, n_prop: int = 100, n_cla
     V, n = len(vids), len(vids) * n_prop
     d = np.repeat(dur, n_prop)
     jitter = rng.random(n) < 0.3
-    c = np.where(jitter, np.repeat((gs + ge) / 2, n_prop) + rng.normal(0, 0.1, n) * np.repeat(ge - gs, n_prop),
-                 rng.random(n) * d)  # fmt: skip
+    c = np.where(
+        jitter, np.repeat((gs + ge) / 2, n_prop) + rng.normal(0, 0.1, n) * np.repeat(ge - gs, n_prop), rng.random(n) * d
+    )
     length = np.where(jitter, np.repeat(ge - gs, n_prop) * rng.uniform(0.7, 1.3, n), rng.uniform(0.05, 0.9, n) * d)
     start = np.clip(c - length / 2, 0, d).astype(np.float32)
     end = np.clip(c + length / 2, 0, d).astype(np.float32)
@@ -62,10 +63,17 @@ def make_anet_predictions(gt_path: Path, seed: int = 0, n_prop: int = 100, n_cla
     p1 = rng.uniform(0.5, 0.95, V)
     p2 = rng.uniform(0.01, 1 - p1)
     parts = [
-        pd.DataFrame({"video_id": np.repeat(vids, n_prop), "t_start": start, "t_end": end,
-                      "label": np.repeat(cls, n_prop), "score": np.sqrt(np.repeat(p, n_prop) * prop)})
+        pd.DataFrame(
+            {
+                "video_id": np.repeat(vids, n_prop),
+                "t_start": start,
+                "t_end": end,
+                "label": np.repeat(cls, n_prop),
+                "score": np.sqrt(np.repeat(p, n_prop) * prop),
+            }
+        )
         for cls, p in ((top1, p1), (top2, p2))
-    ]  # fmt: skip
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -76,8 +84,10 @@ def _dedup(ants, tol=1e-3):
         s, e = ev["segment"]
         if e - s < tol:
             continue
-        if any(abs(s - k["segment"][0]) <= tol and abs(e - k["segment"][1]) <= tol and ev["label_id"] == k["label_id"]
-               for k in kept):  # fmt: skip
+        if any(
+            abs(s - k["segment"][0]) <= tol and abs(e - k["segment"][1]) <= tol and ev["label_id"] == k["label_id"]
+            for k in kept
+        ):
             continue
         kept.append(ev)
     return kept
@@ -146,14 +156,24 @@ def _topk_class(gt, pred, thr, top_k=(1, 5)):
 
 
 def baseline_detection(db: dict, split: str, preds: pd.DataFrame, thr: np.ndarray):
-    rows = [(vid, ev["segment"][0], ev["segment"][1], ev["label_id"]) for vid, v in db["database"].items()
-            if v["subset"].lower() == split.lower() for ev in _dedup(v["annotations"])]  # fmt: skip
+    rows = [
+        (vid, ev["segment"][0], ev["segment"][1], ev["label_id"])
+        for vid, v in db["database"].items()
+        if v["subset"].lower() == split.lower()
+        for ev in _dedup(v["annotations"])
+    ]
     gt = pd.DataFrame(rows, columns=["video-id", "t-start", "t-end", "label"])
     index = {j: i for i, j in enumerate(sorted(gt["label"].unique()))}
     gt["label"] = gt["label"].replace(index)
-    pred = pd.DataFrame({"video-id": preds["video_id"].tolist(), "t-start": preds["t_start"].astype(float).tolist(),
-                         "t-end": preds["t_end"].astype(float).tolist(), "label": preds["label"].tolist(),
-                         "score": preds["score"].astype(float).tolist()})  # fmt: skip
+    pred = pd.DataFrame(
+        {
+            "video-id": preds["video_id"].tolist(),
+            "t-start": preds["t_start"].astype(float).tolist(),
+            "t-end": preds["t_end"].astype(float).tolist(),
+            "label": preds["label"].tolist(),
+            "score": preds["score"].astype(float).tolist(),
+        }
+    )
     pred["label"] = pred["label"].replace(index)
     C = len(index)
     ap, rc = np.zeros((len(thr), C)), np.zeros((len(thr), 2, C))
@@ -214,6 +234,56 @@ def baseline_charades(csv_path: Path, preds: pd.DataFrame, frames: int = 25, n_c
         ap[c] = s / tp.sum()
     npos = gt.sum(axis=0)
     return float(np.mean(ap)), float(np.sum(ap * npos) / np.sum(npos))
+
+
+# ----------------------------------------------------------------------------------------- differential fuzz
+def fuzz_detection(n_cases: int, seed: int = 0) -> int:
+    """Tiny adversarial inputs (integer segments: equal tIoUs; 6 distinct scores: ties; negative lengths: NaN tIoU;
+    near-duplicate and short GT; unknown labels and videos; other split) vectorised vs loop. Returns mismatches."""
+    from unimd_lib.eval.detection_gt import detection_ground_truth
+    from unimd_lib.formats.database import parse_database
+
+    rng, bad, done = np.random.default_rng(seed), 0, 0
+    while done < n_cases:
+        labels = rng.choice([0, 2, 3, 7], size=rng.integers(1, 4), replace=False)
+        db = {}
+        for v in range(rng.integers(1, 5)):
+            anns = []
+            for _ in range(rng.integers(0, 7)):
+                s = float(rng.integers(0, 20))
+                e = s + float(rng.integers(0, 8)) + float(rng.choice([0, 0.0005, 0.5]))
+                anns.append({"segment": [s, e], "label_id": int(rng.choice(labels))})
+            if anns and rng.random() < 0.3:
+                anns.append(
+                    {
+                        "segment": [anns[0]["segment"][0] + 0.0005, anns[0]["segment"][1]],
+                        "label_id": anns[0]["label_id"],
+                    }
+                )
+            db[f"v{v}"] = {"subset": str(rng.choice(["validation", "training"], p=[0.85, 0.15])), "annotations": anns}
+        obj = {"database": db}
+        try:
+            gt = detection_ground_truth(parse_database(obj, "fuzz.json"), "validation")
+        except ValueError:  # no GT left in the split
+            continue
+        n = int(rng.integers(1, 60))
+        s = rng.integers(0, 20, n).astype(float)
+        preds = pd.DataFrame(
+            {
+                "video_id": [f"v{i}" for i in rng.integers(0, len(db) + 1, n)],
+                "t_start": s,
+                "t_end": s + rng.integers(-2, 9, n),
+                "label": rng.choice([*labels, 1, 5], n),
+                "score": rng.choice(np.round(rng.random(6), 2), n),
+            }
+        )
+        thr = [np.linspace(0.5, 0.95, 10), np.linspace(0.1, 0.5, 5), np.linspace(0.3, 0.7, 5)][rng.integers(0, 3)]
+        r = evaluate_detection(gt, preds, thr)
+        with np.errstate(all="ignore"):
+            ref = baseline_detection(obj, "validation", preds, thr)
+        bad += not all(np.array_equal(a, b) for a, b in zip(ref, (r.ap, r.recall, r.mAP, r.average_mAP, r.mRecall)))
+        done += 1
+    return bad
 
 
 # ------------------------------------------------------------------------------------------------ harness
@@ -296,17 +366,27 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--shared", type=Path, default=repo.parent / "shared", help="the shared data folder")
     ap.add_argument("--backend", choices=("numpy", "cupy"), default="numpy")
-    ap.add_argument("--baseline", choices=("full", "skip"), default=None,
-                    help="run the loop baselines (default: full with numpy, skip with cupy)")  # fmt: skip
+    ap.add_argument(
+        "--baseline",
+        choices=("full", "skip"),
+        default=None,
+        help="run the loop baselines (default: full with numpy, skip with cupy)",
+    )
     ap.add_argument("--repeat", type=int, default=3, help="vectorised runs per measurement (best wall time kept)")
     ap.add_argument("--only", choices=("anet", "charades"), default=None)
+    ap.add_argument("--fuzz", type=int, default=0, metavar="N", help="only run N random tiny ANet-mAP cross-checks")
     args = ap.parse_args(argv)
+    if args.fuzz:
+        bad = fuzz_detection(args.fuzz)
+        print(f"differential fuzz: {args.fuzz} tiny detection cases, {bad} mismatches vs the loop baseline")
+        return int(bad > 0)
     baseline = args.baseline or ("full" if args.backend == "numpy" else "skip")
     print(f"numpy {np.__version__}, pandas {pd.__version__}, {os.cpu_count()} CPUs; backend {args.backend}")
     if args.backend == "cupy":
         import cupy
 
-        print(f"cupy {cupy.__version__}, device: {cupy.cuda.runtime.getDeviceProperties(0)['name'].decode()}")
+        name = cupy.cuda.runtime.getDeviceProperties(0)["name"]
+        print(f"cupy {cupy.__version__}, device: {name.decode() if isinstance(name, bytes) else name}")
         print("(best of --repeat runs: the first CuPy run also compiles its kernels)")
     if args.only in (None, "anet"):
         bench_anet(args.shared, args.backend, baseline, args.repeat)

@@ -92,3 +92,22 @@ def test_e3_epsilon_missing_keys_float32_recall():
     one = pd.DataFrame({"key": ["v_x-0"], "rank": [0], "t_start": [10.0], "t_end": [15.0]})
     assert evaluate_captions(gt, one).mIoU * 3 == pytest.approx(case["iou_exact_half"], rel=1e-15)
     assert np.float32(1) / np.float32(3) == np.float32(out["R@5IOU0.5"])
+
+
+def test_predictions_for_unknown_videos_or_queries_are_ignored():
+    gt = pd.DataFrame({"video_id": ["A", "A"], "index": [0, 1], "t_start": [0.0, 20.0], "t_end": [10.0, 30.0]})
+    preds = pd.DataFrame(
+        {
+            "video_id": ["A", "B", "A"],
+            "query_index": [0, 0, 7],
+            "t_start": [0.0, 0.0, 20.0],
+            "t_end": [10.0, 10.0, 30.0],
+            "score": [0.5, 0.9, 0.9],
+        }
+    )
+    r = evaluate_sta(gt, preds)  # only (A, 0) counts: 1 hit of 2 queries at every (k, thr)
+    assert r.hits == {"1-0.50": 1, "1-0.70": 1, "5-0.50": 1, "5-0.70": 1} and r.num_ignored == 2
+    caps = parse_captions({"v_a": {"duration": 50.0, "timestamps": [[0.0, 10.0]], "sentences": ["s"]}}, "c.json")
+    windows = pd.DataFrame({"key": ["v_b-0", "v_a-0"], "rank": [0, 0], "t_start": [0.0, 0.0], "t_end": [10.0, 10.0]})
+    r = evaluate_captions(caps, windows)
+    assert r.hits["R@1IOU0.7"] == 1 and r.num_ignored == 1 and r.num_missing == 0

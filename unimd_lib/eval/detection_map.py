@@ -105,15 +105,15 @@ def _average_precision(xp, tp, preds, npos, C) -> np.ndarray:
     terms = _xp.host((rec.astype(xp.float64) - prev.astype(xp.float64)) * mprec.astype(xp.float64))
     seg = _xp.host(seg)
     # the original's term array also ends with (1 - recall) * 0 when recall never reaches 1
-    last = np.r_[preds["class_start"] + preds["class_count"] - 1]
-    total_tp = _xp.host(cum[:, xp.asarray(np.maximum(last, 0))] - base) if N else np.zeros((T, C), np.int64)
+    last = np.maximum(preds["class_start"] + preds["class_count"] - 1, 0)  # N >= 1 here
+    total_tp = _xp.host(cum[:, xp.asarray(last)] - base)
     trailing = np.flatnonzero((has_pred[None, :] & (total_tp < npos[None, :])).ravel())
     all_seg = np.concatenate([seg, trailing])
     all_val = np.concatenate([terms, np.zeros(len(trailing))])
     o = np.argsort(all_seg, kind="stable")  # TP terms first, the trailing zero last
     all_seg, all_val = all_seg[o], all_val[o]
     ap = np.zeros(n_seg)
-    starts = np.flatnonzero(np.r_[True, all_seg[1:] != all_seg[:-1]]) if len(all_seg) else np.zeros(0, int)
+    starts = np.flatnonzero(np.r_[True, all_seg[1:] != all_seg[:-1]])  # N >= 1: at least one term
     ends = np.r_[starts[1:], len(all_seg)]
     single = ends - starts == 1
     ap[all_seg[starts[single]]] = all_val[starts[single]]

@@ -44,11 +44,8 @@ class STAResult:
     num_ignored: int = 0  # predictions for videos / query indices that are not in the GT
 
     def metrics(self) -> dict[str, float]:
-        out = {}
-        for key, v in self.summary.items():
-            k, thr = key.split("-")
-            out[f"R{k}@{thr}"] = float(v)
-        return dict(sorted(out.items(), key=lambda kv: (kv[0].split("@")[0], kv[0])))
+        """``R1@0.50, R1@0.70, R5@0.50, R5@0.70`` from the summary (fractions)."""
+        return {f"R{key.replace('-', '@')}": float(v) for key, v in self.summary.items()}
 
 
 def evaluate_sta(gt: pd.DataFrame, predictions: pd.DataFrame, backend: str = "numpy") -> STAResult:
@@ -85,6 +82,7 @@ def evaluate_sta(gt: pd.DataFrame, predictions: pd.DataFrame, backend: str = "nu
             hit = _xp.host((best < k) & ~(nan_rank < k))
             hits[f"{k}-{thr:.2f}"] = int(hit.sum())
             hit_per_query[(k, thr)] = hit
+    hits = {f"{k}-{thr:.2f}": hits[f"{k}-{thr:.2f}"] for k in STA_RANKS for thr in STA_THRESHOLDS}  # MREvaluator order
     summary = {key: h / (Q + 1e-5) for key, h in hits.items()}
     per_video = pd.DataFrame(
         {

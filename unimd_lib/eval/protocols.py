@@ -18,9 +18,11 @@ protocol                  GT file (default split)               predictions
 ========================= ===================================== ==================================================
 
 Empty predictions: detection protocols return zeros (as ANETdetection); the recall protocols count every query
-as a miss; ``charades`` scores all frames 0.0 (every frame ties); an empty NLQ submission has no denominator
-(NaN). Predictions on videos outside the GT are false positives for the detection mAPs and are ignored by the
-others (reported on stderr).
+as a miss; ``charades`` scores all frames 0.0 (every frame ties; an empty frame-score *text* is an error, as in
+the official reader); an empty NLQ submission has no denominator (NaN, printed as null by the CLI).
+Predictions on videos outside the GT are false positives for the detection mAPs and are ignored by the others
+(counts on stderr). ANet ids: a leading ``v_`` is stripped where that turns an unknown id into a GT id (UniMD
+strips it before evaluating).
 """
 
 from __future__ import annotations

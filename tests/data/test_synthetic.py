@@ -20,7 +20,7 @@ from unimd_lib.formats.nlq_official import read_nlq_official
 
 def load(out: Path, split: str, tasks: str = "all", training: bool = False) -> VideoDataset:
     raw = yaml.safe_load((out / "config.yaml").read_text())
-    assert raw["base"] == "synthetic" and set(raw) == {"base", "data"}
+    assert raw["base"] == "synthetic" and set(raw) == {"base", "data", "eval"}
     return VideoDataset(DataConfig.from_dict(raw["data"], out / "config.yaml"), split, tasks, training=training)
 
 

@@ -92,7 +92,11 @@ def nlq_submission(raw: pd.DataFrame, clips: AnnotationTable, split: str = "vali
 
 def read_nlq_submission(path: str | os.PathLike) -> pd.DataFrame:
     """Entries of an NLQ submission, file order: ``clip_uid, annotation_uid, query_idx, predicted_times``."""
-    obj = read_json(path)
+    return parse_nlq_submission(read_json(path), path)
+
+
+def parse_nlq_submission(obj: Any, path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """``read_nlq_submission`` of an already-loaded submission object (e.g. ``nlq_submission``'s result)."""
     results = obj.get("results") if isinstance(obj, dict) else None
     if not isinstance(results, list):
         raise DataError(path, None, "expected the NLQ submission layout {'results': [...]}")

@@ -194,7 +194,7 @@ def run_train_deterministic(model: UniMD, case: Case) -> tuple[dict, dict, dict]
     }
     section = {
         "losses": _losses_json(losses),
-        "backward_loss": float(losses["loss"]),
+        "backward_loss": float(losses["loss"].detach()),
         "loss_normalizer_after": losses["loss_normalizer"],
         "num_pos": losses["num_pos"],
         "grad_total_l2": total**0.5,
@@ -230,7 +230,7 @@ def run_train_stochastic(model: UniMD, case: Case) -> dict | None:
     return {
         "masks": "replayed from train_stochastic_masks.npz",
         "losses": _losses_json(losses),
-        "backward_loss": float(losses["loss"]),
+        "backward_loss": float(losses["loss"].detach()),
         "droppath_keep": keep,
     }
 
@@ -252,7 +252,7 @@ def run_optim(model: UniMD, case: Case, steps: int = 3) -> tuple[dict, dict]:
         entry = {
             "after_n_steps": k,
             "losses": _losses_json(losses),
-            "backward_loss": float(losses["loss"]),
+            "backward_loss": float(losses["loss"].detach()),
             "loss_normalizer_after_forward": losses["loss_normalizer"],
         }
         if k < steps:

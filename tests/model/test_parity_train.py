@@ -7,9 +7,11 @@ import json
 
 import numpy as np
 import pytest
+import torch
 
 from tests.model._compare import LOSS_RTOL, check_close
 from tests.model.conftest import CASES
+from unimd_lib.model.layers import Dropout, DropPath
 from unimd_lib.parity.harness import run_train_deterministic, run_train_stochastic
 
 # Gradient tolerance, relative to the largest |gradient| of each tensor. The ego4d case has an accidental
@@ -103,3 +105,38 @@ def test_stochastic_forward_with_recorded_masks(parity_cases, name):
     for task in ("tad", "mr"):
         for k in ("cls_loss", "reg_loss", "final_loss"):
             assert section["losses"][task][k] == pytest.approx(ref["losses"][task][k], rel=LOSS_RTOL), (task, k)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_random_stream_matches_the_original(parity_cases, name):
+    """With torch.manual_seed(2024) right before the forward (README §4.6) our drop-path draws and the TAD
+    query dropout draws come out identical to the original's recorded masks (same RNG consumption order)."""
+
+    case, model = parity_cases(name)
+    model.train()
+    drawn: dict[str, list] = {}
+    for mod_name, mod in model.named_modules():
+        if isinstance(mod, (DropPath, Dropout)) and (mod.drop_prob if isinstance(mod, DropPath) else mod.p) > 0:
+            original = mod.sample_keep
+
+            def record(x, kp, _orig=original, _name=mod_name):
+                keep = _orig(x, kp)
+                drawn.setdefault(_name, []).append((keep.clone(), x != 0))
+                return keep
+
+            mod.sample_keep = record
+    batch = case.batch([0, 1], training=True)
+    torch.manual_seed(2024)
+    with torch.no_grad():
+        model(batch)
+    masks = np.load(case.variant_dir / "train_stochastic_masks.npz")
+    for i in range(1, 5):
+        key = f"backbone.stages.{i}.0.drop_path"
+        np.testing.assert_array_equal(drawn[key][0][0].flatten().numpy(), masks[f"droppath.{key}"], err_msg=key)
+    for i in range(3):
+        keep, nonzero = drawn[f"reg_head.kernels.dropouts.{i}"][0]  # first call = TAD
+        ref = masks[f"dropout.reg_head.query_fcs.{i}.0.call0.tad"]
+        # the reference could only observe the mask where the dropout input was non-zero (elsewhere it stores 1)
+        observable = nonzero.numpy()
+        assert keep.shape == ref.shape and observable.mean() > 0.3
+        np.testing.assert_array_equal(keep.numpy()[observable], ref[observable], err_msg=f"dropout {i}")

@@ -185,6 +185,9 @@ class ModelConfig:
         (the original copies them there). Unknown keys raise ``ConfigError`` naming ``path`` and the key; keys
         of ``train_cfg`` that are not about losses (e.g. optimisation) must be split off by the caller."""
         model = dict(model)
+        for key in ("input_dim", "num_classes", "max_seq_len"):
+            if key not in model:
+                raise ConfigError(path, f"model.{key}", "missing (the original derives it from the dataset section)")
         train = dict(model.pop("train_cfg", None) or {})
         test = dict(model.pop("test_cfg", None) or {})
         train.update(train_cfg or {})
@@ -208,6 +211,16 @@ class ModelConfig:
             quirks=QuirksConfig(**_fields_from(QuirksConfig, quirks, "model.quirks", path)),
         )
         cfg.validate(path)
+        return cfg
+
+    @classmethod
+    def small(cls, input_dim: int, num_classes: int, max_seq_len: int, channels: int = 128, **overrides) -> ModelConfig:
+        """A CPU-friendly preset: the same architecture (6 levels, 3 BiFPN layers, all quirks) with ``channels``
+        everywhere, including the query width (the dot head needs query_dim == head_dim: the text embeddings
+        must then be ``channels``-d, e.g. the synthetic benchmark's)."""
+        dims = {k: channels for k in ("embd_dim", "fpn_dim", "head_dim", "query_dim", "query_fc_channels")}
+        cfg = cls(input_dim=input_dim, num_classes=num_classes, max_seq_len=max_seq_len, **{**dims, **overrides})
+        cfg.validate()
         return cfg
 
     def to_dict(self) -> dict[str, Any]:

@@ -64,12 +64,12 @@ def test_dynamic_conv_equals_a_loop_over_videos_and_queries(small_model):
     q = torch.randn(2, 3, E)
     w, b = head.kernels(q.reshape(6, E))
     w, b = w.reshape(2, 3, *w.shape[1:]), b.reshape(2, 3, 2)
-    fast = head.per_video_offsets(h, mask, w, b, level=2)
+    fast = head.per_video_offsets(h, mask, w, b, head.scales[2].scale)
     for v in range(2):
         for k in range(3):
             ref = torch.relu(head.scales[2](F.conv1d(h[v : v + 1], w[v, k], b[v, k], padding=1)))
             torch.testing.assert_close(fast[v, k], ref[0])
-    shared = head.shared_offsets(h, mask, w[0], b[0], level=2)
+    shared = head.shared_offsets(h, mask, w[0], b[0], head.scales[2].scale)
     torch.testing.assert_close(shared[0], fast[0])
 
 

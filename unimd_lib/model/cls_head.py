@@ -26,9 +26,12 @@ class QueryClassificationHead(nn.Module):
         init_bias = 0.0 if prior_prob is None else -math.log((1.0 - prior_prob) / prior_prob)
         self.affine = ScalarAffine(init_bias)
 
-    def features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor, mask: torch.Tensor, sep: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B, E, T], mask [B, 1, T]; ``sep`` zeroes level separators of packed levels (``model.levels``)."""
         h, _ = self.convs[0](x, mask)
         h = torch.relu(self.norms[0](h))
+        if sep is not None:
+            h = h * sep
         h, _ = self.convs[1](h, mask)
         return h
 

@@ -26,8 +26,10 @@ class ConvNeXtBlock(nn.Module):
         self.drop_path = DropPath(drop_path)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # the depthwise conv reads padded positions of x (they need not be 0): faithful to the original
-        y = (self.dwconv(x) * mask).transpose(1, 2)
+        # the depthwise conv reads padded positions of x (they need not be 0): faithful to the original.
+        # The original also masks the dwconv output; everything after it is per position and the block output
+        # is masked, so that multiplication changes no valid value nor any gradient: skipped.
+        y = self.dwconv(x).transpose(1, 2)
         y = self.fc2(F.gelu(self.fc1(self.norm(y))))
         y = (y * self.layer_scale).transpose(1, 2)
         return (x + self.drop_path(y)) * mask

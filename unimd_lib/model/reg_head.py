@@ -68,23 +68,31 @@ class QueryRegressionHead(nn.Module):
         self.scales = nn.ModuleList(Scale() for _ in range(num_levels))
         self.kernels = KernelGenerator(query_dim, query_hidden, channels, kernel_size, relu_out=relu_kernels)
 
-    def features(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def features(self, x: torch.Tensor, mask: torch.Tensor, sep: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B, E, T], mask [B, 1, T]; ``sep`` zeroes level separators of packed levels (``model.levels``)."""
         # no re-masking after LN/ReLU: padded positions hold relu(LN bias) and the next conv reads them
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x, _ = conv(x, mask)
             x = torch.relu(norm(x))
+            if sep is not None:
+                x = x * sep
         return x
 
+    def position_scales(self, level_of: torch.Tensor) -> torch.Tensor:
+        """The learnable scale of each position's level: [L] from ``level_of`` [L] (level indices)."""
+        return torch.stack([s.scale for s in self.scales]).index_select(0, level_of)
+
     def shared_offsets(
-        self, h: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, level: int
+        self, h: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, scale: torch.Tensor
     ) -> torch.Tensor:
-        """One kernel set for every video: h [B, E, T], weight [K, 2, E, k], bias [K, 2] → [B, K, 2, T]."""
+        """One kernel set for every video: h [B, E, T], weight [K, 2, E, k], bias [K, 2] → [B, K, 2, T].
+        ``scale``: the level scale, a scalar or one per position [T]."""
         k = weight.shape[0]
         y = F.conv1d(h, weight.reshape(2 * k, *weight.shape[2:]), bias.reshape(-1), padding=self.kernel_size // 2)
-        return self._finish(y.view(h.shape[0], k, 2, -1), mask, level)
+        return self._finish(y.view(h.shape[0], k, 2, -1), mask, scale)
 
     def per_video_offsets(
-        self, h: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, level: int
+        self, h: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, scale: torch.Tensor
     ) -> torch.Tensor:
         """Kernels per video: h [Bt, E, T], weight [Bt, K, 2, E, k], bias [Bt, K, 2] → [Bt, K, 2, T]."""
         bt, k, _, e, ks = weight.shape
@@ -95,7 +103,8 @@ class QueryRegressionHead(nn.Module):
             padding=self.kernel_size // 2,
             groups=bt,
         )
-        return self._finish(y.view(bt, k, 2, -1), mask, level)
+        return self._finish(y.view(bt, k, 2, -1), mask, scale)
 
-    def _finish(self, y: torch.Tensor, mask: torch.Tensor, level: int) -> torch.Tensor:
-        return torch.relu(self.scales[level](y)) * mask.unsqueeze(1)
+    @staticmethod
+    def _finish(y: torch.Tensor, mask: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+        return torch.relu(y * scale) * mask.unsqueeze(1)

@@ -15,6 +15,7 @@ from unimd_lib.model import inference
 from unimd_lib.model.backbone import ConvNeXtBackbone
 from unimd_lib.model.cls_head import QueryClassificationHead
 from unimd_lib.model.criterion import batch_targets, task_loss_sums
+from unimd_lib.model.levels import PackedLevels
 from unimd_lib.model.losses import LossNormalizer
 from unimd_lib.model.neck import BiFPNNeck
 from unimd_lib.model.points import PointGenerator
@@ -26,7 +27,8 @@ TASKS = ("tad", "mr")
 
 @dataclass
 class TaskOutput:
-    """Head outputs of one task: ``cls_logits[l]`` [Bt, K, T_l], ``offsets[l]`` [Bt, K, 2, T_l] (strides).
+    """Head outputs of one task, all levels concatenated: ``flat_logits`` [Bt, K, P], ``flat_offsets``
+    [Bt, K, 2, P] (left/right in strides), P = Σ T_l; per level: ``cls_logits[l]`` / ``offsets[l]`` (views).
 
     Row i belongs to video ``video_index[i]`` of the batch; ``query_mask`` [Bt, K] marks real queries (MR
     queries are zero-padded to the largest K of the batch; outputs of padded queries are meaningless).
@@ -34,8 +36,17 @@ class TaskOutput:
 
     video_index: torch.Tensor
     query_mask: torch.Tensor
-    cls_logits: list[torch.Tensor]
-    offsets: list[torch.Tensor]
+    flat_logits: torch.Tensor
+    flat_offsets: torch.Tensor
+    lengths: tuple[int, ...]
+
+    @property
+    def cls_logits(self) -> list[torch.Tensor]:
+        return list(self.flat_logits.split(self.lengths, dim=-1))
+
+    @property
+    def offsets(self) -> list[torch.Tensor]:
+        return list(self.flat_offsets.split(self.lengths, dim=-1))
 
 
 @dataclass
@@ -94,22 +105,25 @@ class UniMD(nn.Module):
         out = ModelOutput(feats, [m[:, 0].bool() for m in masks], self.points([f.shape[-1] for f in feats]))
         if batch.tad is None and batch.mr is None:
             return out
-        cls_feats = [self.cls_head.features(f, m) for f, m in zip(feats, masks, strict=True)]
-        reg_feats = [self.reg_head.features(f, m) for f, m in zip(feats, masks, strict=True)]
+        # the heads run once over all levels packed end to end (``model.levels``)
+        packed = PackedLevels([f.shape[-1] for f in feats], x.device, x.dtype)
+        h = packed.pack(feats)
+        m = packed.pack(masks)
+        heads = (self.cls_head.features(h, m, packed.sep), self.reg_head.features(h, m, packed.sep), m, packed)
         # TAD first, then MR: the order the original draws its dropout masks in
         if batch.tad is not None:
-            out.tad = self._task_heads(batch.tad, cls_feats, reg_feats, masks, "tad")
+            out.tad = self._task_heads(batch.tad, *heads, "tad")
         if batch.mr is not None:
-            out.mr = self._task_heads(batch.mr, cls_feats, reg_feats, masks, "mr")
+            out.mr = self._task_heads(batch.mr, *heads, "mr")
         return out
 
-    def _task_heads(self, tb: TaskBatch, cls_feats, reg_feats, masks, task: str) -> TaskOutput:
-        q = tb.queries.to(cls_feats[0].dtype)
+    def _task_heads(self, tb: TaskBatch, hc, hr, mask, packed: PackedLevels, task: str) -> TaskOutput:
+        q = tb.queries.to(hc.dtype)
         normalize = self.cfg.quirks.normalize_tad_queries if task == "tad" else self.cfg.quirks.normalize_mr_queries
         if normalize:
             q = F.normalize(q, dim=-1)
-        vi = tb.video_index.to(cls_feats[0].device)
-        whole = vi.numel() == cls_feats[0].shape[0] and bool((vi == torch.arange(vi.numel(), device=vi.device)).all())
+        vi = tb.video_index.to(hc.device)
+        whole = vi.numel() == hc.shape[0] and bool((vi == torch.arange(vi.numel(), device=vi.device)).all())
 
         def pick(t: torch.Tensor) -> torch.Tensor:
             return t if whole else t.index_select(0, vi)
@@ -125,15 +139,15 @@ class UniMD(nn.Module):
             bias = b_valid.new_zeros(*qm.shape, 2)
             weight = weight.index_put((qm,), w_valid)
             bias = bias.index_put((qm,), b_valid)
-        logits, offsets = [], []
-        for level, (hc, hr, m) in enumerate(zip(cls_feats, reg_feats, masks, strict=True)):
-            m = pick(m)
-            logits.append(self.cls_head.logits(pick(hc), m, q[0] if shared else q))
-            if shared:
-                offsets.append(self.reg_head.shared_offsets(pick(hr), m, weight, bias, level))
-            else:
-                offsets.append(self.reg_head.per_video_offsets(pick(hr), m, weight, bias, level))
-        return TaskOutput(vi, tb.query_mask.to(vi.device), logits, offsets)
+        mask = pick(mask)
+        scale = self.reg_head.position_scales(packed.level_of)
+        logits = self.cls_head.logits(pick(hc), mask, q[0] if shared else q)
+        if shared:
+            offsets = self.reg_head.shared_offsets(pick(hr), mask, weight, bias, scale)
+        else:
+            offsets = self.reg_head.per_video_offsets(pick(hr), mask, weight, bias, scale)
+        lengths = tuple(packed.lengths)
+        return TaskOutput(vi, tb.query_mask.to(vi.device), packed.unpack(logits), packed.unpack(offsets), lengths)
 
     # ------------------------------------------------------------------ training
     def targets(self, batch: Batch, points: list[torch.Tensor], task: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -168,8 +182,8 @@ class UniMD(nn.Module):
             if t_out is None:
                 continue
             gt_cls, gt_reg = self.targets(batch, out.points, task)
-            logits = torch.cat(t_out.cls_logits, dim=-1).transpose(1, 2)
-            offsets = torch.cat(t_out.offsets, dim=-1).permute(0, 3, 1, 2)
+            logits = t_out.flat_logits.transpose(1, 2)
+            offsets = t_out.flat_offsets.permute(0, 3, 1, 2)
             if task == "mr" and not self.cfg.quirks.smoothing_uses_tad_num_classes:
                 smoothing_classes = t_out.query_mask.sum(dim=1)
             else:

@@ -1,0 +1,35 @@
+"""Fixtures of the model tests: the parity reference cases (refcases/model/<case>), each built once per session."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+
+from tests.conftest import shared_path
+
+CASES = ("charades", "ego4d", "anet")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _two_threads():
+    # the references were produced with 2 threads; the machine has 2 cores
+    torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def parity_cases():
+    """``get(name)`` → (Case, fresh copy of the recipe-weight model). Models are built once per session."""
+    from unimd_lib.parity.case import build_model, load_case
+
+    cache: dict = {}
+
+    def get(name: str):
+        if name not in cache:
+            case = load_case(shared_path("refcases", "model", name))
+            cache[name] = (case, build_model(case))
+        case, model = cache[name]
+        return case, copy.deepcopy(model)
+
+    return get

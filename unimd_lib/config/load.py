@@ -6,9 +6,10 @@ A workbench config has the sections ``data`` (``DataConfig``), ``model`` / ``tra
 ``base: NAME`` inherits a packaged preset (``unimd_lib/configs/NAME.yaml``) or a file path relative to the
 config; mappings merge recursively, anything else is replaced.
 
-Relative data / ground-truth paths resolve against ``data_root`` when given, else against the folder of the
-file that wrote the ``data`` section — or the current directory when that file is a packaged preset (the
-presets name paths like ``data/ego4d/...`` under the workbench folder).
+Relative paths (data, ground truth, external scores) resolve against ``data_root`` when given, else against
+the folder of the file that names them — the current directory for packaged presets, which name paths like
+``data/ego4d/...`` under the workbench folder. The merged mapping (``Config.raw``, a run's snapshot) holds
+absolute paths.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Config:
     run: RunConfig
     eval: EvalConfig
     source: str | None = None  # the file it was read from
-    data_base: Path = field(default_factory=Path.cwd)  # where relative data / GT paths resolve
+    data_base: Path = field(default_factory=Path.cwd)  # where paths given relative after loading resolve
     raw: dict = field(default_factory=dict)  # the merged mapping (what a run snapshots)
 
     def resolve(self, p: str | os.PathLike | None) -> Path | None:
@@ -97,8 +98,41 @@ def merge(base: dict, child: dict) -> dict:
     return out
 
 
-def _load_mapping(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Path]:
-    """The merged mapping of ``path`` and its ``base`` chain, and the folder its ``data`` section is relative to."""
+# keys holding paths (relative ones are made absolute against the folder of the file that wrote them)
+PATH_KEYS = {
+    "data": ("feat_folder", "feat_folder2"),
+    "data.tad": ("annotations", "class_embeddings", "feat_folder"),
+    "data.mr": ("annotations", "embedding_folder", "feat_folder"),
+    "eval": ("tad_gt", "mr_gt", "ext_scores"),
+    "test_cfg": ("ext_score_file",),
+}
+
+
+def _absolute(value: Any, base: Path) -> Any:
+    if isinstance(value, dict):  # split → path
+        return {k: _absolute(v, base) for k, v in value.items()}
+    if not isinstance(value, str) or value in ("", "None"):
+        return value
+    p = Path(os.path.expanduser(value))
+    return str(p if p.is_absolute() else base / p)
+
+
+def absolutize(raw: dict, base: Path) -> dict:
+    """``raw`` with the relative paths it names made absolute against ``base``."""
+    out = copy.deepcopy(raw)
+    for section, keys in PATH_KEYS.items():
+        node = out
+        for part in section.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            for key in keys:
+                if key in node:
+                    node[key] = _absolute(node[key], base)
+    return out
+
+
+def _load_mapping(path: Path, data_root: Path | None, seen: tuple[Path, ...] = ()) -> dict:
+    """The merged mapping of ``path`` and its ``base`` chain, paths made absolute file by file."""
     from unimd_lib.config.original import convert_original, is_original
 
     path = path.resolve()
@@ -110,13 +144,13 @@ def _load_mapping(path: Path, seen: tuple[Path, ...] = ()) -> tuple[dict, Path]:
     unknown = sorted(set(raw) - set(SECTIONS) - set(INTERNAL))
     if unknown:
         raise ConfigError(path, unknown[0], f"unknown section; valid sections: {', '.join(SECTIONS)}")
-    own_base = Path.cwd() if path.parent == PRESETS else path.parent
+    base = data_root or (Path.cwd() if path.parent == PRESETS else path.parent)
+    raw = absolutize(raw, base)
     base_name = raw.pop("base", None)
     if base_name is None:
-        return raw, own_base
+        return raw
     base_path = config_file(base_name if Path(base_name).is_absolute() else _relative(path, base_name))
-    parent, parent_base = _load_mapping(base_path, (*seen, path))
-    return merge(parent, raw), (own_base if "data" in raw else parent_base)
+    return merge(_load_mapping(base_path, data_root, (*seen, path)), raw)
 
 
 def _relative(path: Path, name: str) -> str | Path:
@@ -128,14 +162,14 @@ def load_config(
     name_or_path: str | os.PathLike, *, overrides: dict | None = None, data_root: str | os.PathLike | None = None
 ) -> Config:
     """Read a config file or preset, apply ``base`` and ``overrides`` (a nested mapping), validate every
-    section. Errors name the file and the dotted key."""
+    section. Relative paths resolve against ``data_root`` when given, else against the folder of the file
+    that names them (the current folder for packaged presets and overrides). Errors name the file and key."""
     path = config_file(name_or_path)
-    raw, data_base = _load_mapping(path)
+    root = None if data_root is None else Path(data_root).resolve()
+    raw = _load_mapping(path, root)
     if overrides:
-        raw = merge(raw, overrides)
-    if data_root is not None:
-        data_base = Path(data_root).resolve()
-    return build_config(raw, path, data_base)
+        raw = merge(raw, absolutize(overrides, root or Path.cwd()))
+    return build_config(raw, path, root or Path.cwd())
 
 
 def build_config(raw: dict, path: Path | None, data_base: Path) -> Config:

@@ -38,7 +38,7 @@ class NonFiniteLoss(RuntimeError):
 
 
 def _value(losses: dict, task: str) -> float:
-    return float(losses[task]["final_loss"]) if task in losses else math.nan
+    return float(losses[task]["final_loss"].detach()) if task in losses else math.nan
 
 
 def train_one_epoch(
@@ -101,7 +101,7 @@ def train_one_epoch(
             iteration=iteration,
             epoch=epoch,
             lr=lr,
-            loss=float(loss),
+            loss=float(loss.detach()),
             tad_loss=_value(losses, "tad"),
             mr_loss=_value(losses, "mr"),
             grad_norm=grad_norm,

@@ -75,3 +75,38 @@ def predict_dataset(
     if dataset.mr is not None:
         out["mr"] = _frame(parts["mr"], MR_COLUMNS)
     return out
+
+
+def predict_run(
+    run_dir,
+    split: str | None = None,
+    *,
+    checkpoint: str = "best",
+    device: str = "auto",
+    progress: bool = True,
+    write: bool = True,
+) -> dict[str, pd.DataFrame]:
+    """Predictions of a trained run on ``split`` (default: the validation split) with its ``best`` or ``last``
+    EMA weights; written to ``RUN/predictions/<split>_<task>.csv`` when ``write``."""
+    from unimd_lib.train.checkpoint import load_checkpoint
+    from unimd_lib.train.run_dir import RunDir
+    from unimd_lib.train.runtime import pick_device
+    from unimd_lib.train.trainer import load_run_config, write_predictions
+
+    cfg, info = load_run_config(run_dir)
+    run = RunDir(run_dir, writer=write)
+    path = {"best": run.best_checkpoint, "last": run.last_checkpoint}.get(checkpoint)
+    if path is None:
+        raise ValueError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
+    state = load_checkpoint(path)
+    dev = pick_device(device)
+    model = UniMD(cfg.model).to(dev)
+    model.load_state_dict(state["ema"] if "ema" in state else state["model"])
+    split = split or cfg.data.val_split
+    tasks = info["task"]
+    dataset = VideoDataset(cfg.data, split, tasks, training=False)
+    preds = predict_dataset(model, dataset, dev, progress=progress, desc=f"predict {split}")
+    if write:
+        for task, df in preds.items():
+            write_predictions(df, run.prediction_file(split, task))
+    return preds

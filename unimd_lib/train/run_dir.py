@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from unimd_lib.formats.files import atomic_path, write_json_atomic, write_text_atomic
+from unimd_lib.formats.files import atomic_path, read_json, write_json_atomic, write_text_atomic
 
 TRAIN_LOG = "log.csv"
 VAL_LOG = "metrics.csv"
@@ -30,6 +30,10 @@ class RunDir:
     @property
     def config_path(self) -> Path:
         return self.root / "config.yaml"
+
+    @property
+    def info_path(self) -> Path:
+        return self.root / "run.json"
 
     @property
     def checkpoints(self) -> Path:
@@ -62,6 +66,15 @@ class RunDir:
     def write_config(self, text: str) -> None:
         if self.writer:
             write_text_atomic(self.config_path, text)
+
+    def write_info(self, info: dict[str, Any]) -> None:
+        if self.writer:
+            write_json_atomic(self.info_path, info)
+
+    def read_info(self) -> dict[str, Any]:
+        if not self.info_path.exists():
+            raise FileNotFoundError(f"{self.root}: not a run folder (no {self.info_path.name})")
+        return read_json(self.info_path)
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:
         if self.writer:

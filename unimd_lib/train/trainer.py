@@ -10,7 +10,8 @@ from pathlib import Path
 
 import torch
 
-from unimd_lib.config.load import Config
+from unimd_lib import __version__
+from unimd_lib.config.load import Config, load_config
 from unimd_lib.data.dataset import VideoDataset
 from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader, make_sampler
 from unimd_lib.model.unimd import UniMD
@@ -56,7 +57,7 @@ class Trainer:
         init_from: str | os.PathLike | None = None,
         progress: bool | None = None,
     ):
-        self.cfg, self.task, self.sampling = cfg, task, sampling
+        self.cfg, self.task, self.sampling, self.init_from = cfg, task, sampling, init_from
         self.scheme = _scheme(task, sampling)
         self.progress = cfg.run.progress if progress is None else progress
         self.device = configure(cfg.run)
@@ -138,6 +139,17 @@ class Trainer:
         elif self.run.last_checkpoint.exists():
             raise FileExistsError(f"{self.run.root} already holds a run; pass resume=True (--resume) or a new folder")
         self.run.write_config(cfg.to_yaml())
+        self.run.write_info(
+            {
+                "task": self.task,
+                "sampling": self.sampling,
+                "config_source": cfg.source,
+                "data_base": str(cfg.data_base),
+                "init_from": None if self.init_from is None else str(self.init_from),
+                "workbench": __version__,
+                "torch": torch.__version__,
+            }
+        )
         total = cfg.opt.run_epochs
         while self.epoch < total:
             epoch = self.epoch
@@ -202,6 +214,13 @@ def weights_from(source: str | os.PathLike) -> dict[str, torch.Tensor]:
     if "model" in state:
         return state["model"]
     raise ValueError(f"{p}: not a workbench checkpoint (no 'model' or 'ema' entry)")
+
+
+def load_run_config(run_dir: str | os.PathLike) -> tuple[Config, dict]:
+    """The config a run was trained with (its snapshot, data paths resolved as in the run) and ``run.json``."""
+    run = RunDir(run_dir, writer=False)
+    info = run.read_info()
+    return load_config(run.config_path), info
 
 
 def write_predictions(df, path: Path) -> None:

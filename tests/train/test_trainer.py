@@ -136,3 +136,18 @@ def test_sigkill_and_resume_reaches_the_same_weights(tiny_bench, tmp_path):
     # the resumed log has no duplicated iterations
     log = pd.read_csv(killed / "log.csv")
     assert log["iteration"].is_unique and list(log["iteration"]) == list(pd.read_csv(straight / "log.csv")["iteration"])
+
+
+def test_train_fraction_keeps_a_nested_subset_of_one_task(tiny_bench):
+    full = tiny(tiny_bench)
+    ids = {}
+    for frac in (1.0, 0.5, 0.25):
+        cfg = tiny(tiny_bench, f"data.mr.train_fraction={frac}")
+        ds = VideoDataset(cfg.data, cfg.data.train_split, "all")
+        ids[frac] = set(ds.ids.mr)
+        assert ds.ids.tad == VideoDataset(full.data, full.data.train_split, "all").ids.tad  # TAD untouched
+    n = len(ids[1.0])
+    assert len(ids[0.5]) == -(-n // 2) and len(ids[0.25]) == -(-n // 4)
+    assert ids[0.25] < ids[0.5] < ids[1.0]
+    val = VideoDataset(cfg.data, cfg.data.val_split, "all", training=False)  # validation never subsampled
+    assert set(val.ids.mr) == set(VideoDataset(full.data, full.data.val_split, "all", training=False).ids.mr)

@@ -26,7 +26,8 @@ ANY_SPLIT = "*"
 @dataclass
 class TadFiles:
     """TAD side. ``annotations``: split → file (key ``*`` = every split). ``subsets``: split → value of the
-    json's ``subset`` field to keep (absent = adapter default, None = whole file)."""
+    json's ``subset`` field to keep (absent = adapter default, None = whole file). ``train_fraction`` < 1
+    trains on a fixed, nested subset of the training videos' annotations of this task (low-data studies)."""
 
     annotations: dict[str, Path]
     num_classes: int
@@ -36,11 +37,13 @@ class TadFiles:
     embeddings_transposed: bool = False
     average_embeddings: bool = False
     feat_folder: Path | None = None
+    train_fraction: float = 1.0
 
 
 @dataclass
 class MrFiles:
-    """MR side. ``embedding_pattern`` may use ``{video_id}`` and ``{split}`` (ANet: ``{video_id}_{split}.npz``)."""
+    """MR side. ``embedding_pattern`` may use ``{video_id}`` and ``{split}`` (ANet: ``{video_id}_{split}.npz``).
+    ``train_fraction`` as for TAD."""
 
     annotations: dict[str, Path]
     embedding_folder: Path
@@ -50,6 +53,7 @@ class MrFiles:
     text_rule: str | None = None
     normalise_embeddings: bool = False
     feat_folder: Path | None = None
+    train_fraction: float = 1.0
 
 
 @dataclass
@@ -183,6 +187,13 @@ def _bool(p: _Parser, v, key):
     return v
 
 
+def _fraction(p: _Parser, v, key):
+    v = _float(p, v, key)
+    if not 0 < v <= 1:
+        p.fail(key, f"must be in (0, 1], got {v}")
+    return v
+
+
 def _str(p: _Parser, v, key):
     if isinstance(v, list) and len(v) == 1 and isinstance(v[0], str):
         return v[0]  # the original configs write splits as one-element lists
@@ -251,6 +262,7 @@ _TAD_FIELDS: dict[str, tuple[Conv, Any]] = {
     "embeddings_transposed": (_bool, None),
     "average_embeddings": (_bool, None),
     "feat_folder": (_opt(_path), None),
+    "train_fraction": (_fraction, None),
 }
 _MR_FIELDS: dict[str, tuple[Conv, Any]] = {
     "annotations": (_split_paths, REQUIRED),
@@ -261,6 +273,7 @@ _MR_FIELDS: dict[str, tuple[Conv, Any]] = {
     "text_rule": (_choice(*TEXT_RULES), None),
     "normalise_embeddings": (_bool, None),
     "feat_folder": (_opt(_path), None),
+    "train_fraction": (_fraction, None),
 }
 _DATA_FIELDS: dict[str, tuple[Conv, Any]] = {
     "adapter": (_choice(*ADAPTERS), REQUIRED),

@@ -8,7 +8,9 @@ embeddings are read lazily, optionally cached in memory. Id lists are sorted, wh
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +86,9 @@ class VideoDataset:
             self.tad = load_tad(cfg, split, self.issues)
         if tasks in ("mr", "all") and cfg.mr is not None:
             self.mr = load_mr(cfg, split, self.issues)
+        if self.training:
+            self.tad = _keep_fraction(self.tad, cfg.tad)
+            self.mr = _keep_fraction(self.mr, cfg.mr)
         if tasks != "all" and getattr(self, tasks) is None:
             raise ConfigError(None, f"data.{tasks}", f"tasks={tasks!r} needs a '{tasks}' section")
         self.class_embeddings: np.ndarray | None = None
@@ -240,3 +245,17 @@ class VideoDataset:
         else:
             labels = anno.labels.astype(np.int64)
         return TaskQueries(embeddings=emb, texts=texts, segments=segs.astype(np.float32), labels=labels, meta=meta)
+
+
+SUBSET_SEED = 20240404  # fixed: every run and scheme sees the same low-data subset
+
+
+def _keep_fraction(annotations: TaskAnnotations | None, files) -> TaskAnnotations | None:
+    """The first ceil(fraction·n) videos of one fixed permutation of the sorted ids: nested across fractions."""
+    if annotations is None or files.train_fraction >= 1:
+        return annotations
+    ids = sorted(annotations.videos)
+    order = np.random.default_rng(SUBSET_SEED).permutation(len(ids))
+    keep = {ids[i] for i in order[: math.ceil(files.train_fraction * len(ids))]}
+    videos = {v: a for v, a in annotations.videos.items() if v in keep}
+    return dataclasses.replace(annotations, videos=videos)

@@ -186,3 +186,21 @@ def test_charades_sta_and_nlq_refcases_recall_equals_protocol():
     official = evaluate_nlq(read_nlq_official(nlq / "nlq_val.json"), sub)
     curve = mr_recall_curve(tables.mr, thresholds=official.thresholds, ks=official.top_k)
     np.testing.assert_array_equal(curve[[f"R@{k}" for k in official.top_k]].to_numpy(), official.recall)
+
+
+def test_anet_fused_predictions_are_what_the_protocol_scores():
+    """ANet: class-agnostic proposals + external class scores → the tables hold the fused detections."""
+    import contextlib
+    import io
+
+    from unimd_lib.eval.protocols import evaluate
+
+    ann = shared_path("annotations", "derived", "anet13_val_derived.json")
+    case = shared_path("refcases", "anet_tad_extscore")
+    props = read_predictions(case / "proposals.csv", "detection")
+    tad = tables_from_files(
+        tad_gt=ann, tad_predictions=props, tad_protocol="anet", ext_scores=case / "cls_scores.json.gz"
+    ).tad
+    with contextlib.redirect_stderr(io.StringIO()):
+        official = evaluate("anet", ann, props, ext_scores=case / "cls_scores.json.gz")
+    assert evaluate_detection(tad.gt, tad.predictions, tad.thresholds).metrics() == official

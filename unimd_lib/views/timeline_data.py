@@ -132,14 +132,17 @@ class TimelineData:
         return d
 
     def items(self, video_id: str, task: str) -> list[tuple[int, str]]:
-        """(item, label) choices: TAD classes with GT or scored predictions in the video; MR queries."""
+        """(item, label) choices: TAD classes with GT in the video, then classes with only scored predictions
+        there; MR queries in their order."""
         if task == "tad":
             tad = self.tables.tad
             gt_ids = tad.gt_table.loc[self._gt_video == video_id, "label_id"]
             a = self.assignment(tad.thresholds[0])
             col = a.column[(self._pred_video == video_id) & (a.column >= 0)]
-            ids = sorted(set(gt_ids.tolist()) | set(tad.gt.class_label_ids[col].tolist()))
             n = gt_ids.value_counts()
+            ids = sorted(
+                set(gt_ids.tolist()) | set(tad.gt.class_label_ids[col].tolist()), key=lambda i: (i not in n, i)
+            )
             return [(int(i), f"{tad.class_name(i)} ({int(n.get(i, 0))} GT)") for i in ids]
         q = self.tables.mr.queries
         q = q[q["video_id"] == video_id]

@@ -18,7 +18,7 @@ from unimd_lib.views.tables import ViewTables, tables_from_files
 
 def _clip(s: np.ndarray, e: np.ndarray, duration: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     d = np.where(np.isfinite(duration), duration, np.maximum(e, 1.0))
-    s = np.clip(s, 0.0, d)
+    s = np.clip(s, 0.0, np.maximum(d - 0.2, 0.0))
     e = np.clip(np.maximum(e, s + 0.1), 0.0, d)
     return s.astype(np.float32), e.astype(np.float32)
 

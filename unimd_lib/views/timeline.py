@@ -22,6 +22,7 @@ import html
 
 import numpy as np
 import pandas as pd
+from IPython import get_ipython
 from IPython.display import HTML, display
 
 from unimd_lib.views.figure import timeline_figure
@@ -31,6 +32,7 @@ from unimd_lib.views.timeline_data import Controls, Lanes, TimelineData
 
 TOP_K_CHOICES = (1, 2, 3, 5, 10, 20, 50, 100)
 STYLE = {"description_width": "70px"}
+TASK_STYLE = {"description_width": "40px", "button_width": "64px"}
 
 
 def _tiou_choices(thresholds) -> list[float]:
@@ -86,7 +88,9 @@ class TimelineExplorer:
         return self.lanes.n_shown
 
     def set(self, **changes) -> TimelineExplorer:
-        """Change controls: ``video, task, item, score_min, top_k, tiou`` (None top_k = all)."""
+        """Change controls: ``video, task, item, score_min, top_k, tiou`` (None top_k = all). A new task starts
+        with every prediction shown (TAD and MR scores are on different scales); a new video or item keeps the
+        score threshold."""
         unknown = set(changes) - {"video", "task", "item", "score_min", "top_k", "tiou"}
         if unknown:
             raise TypeError(f"unknown control(s) {sorted(unknown)}")
@@ -96,11 +100,12 @@ class TimelineExplorer:
         task = task or self.data.tasks(video)[0]
         lane_changed = video != c.video_id or task != c.task
         item = changes.get("item", None if lane_changed else c.item)
+        score_min = changes.get("score_min", -np.inf if task != c.task else c.score_min)
         new = Controls(
             video,
             task,
             item,
-            float(changes.get("score_min", c.score_min)),
+            float(score_min),
             changes.get("top_k", c.top_k),
             float(changes.get("tiou", c.tiou)),
         )
@@ -146,7 +151,10 @@ class TimelineExplorer:
         )
         self.w_task = tagged(
             w.ToggleButtons(
-                options=[("TAD", "tad"), ("MR", "mr")], description="Task", style=STYLE, layout=w.Layout(width="auto")
+                options=[("TAD", "tad"), ("MR", "mr")],
+                description="Task",
+                style=TASK_STYLE,
+                layout=w.Layout(width="auto", display="flex", flex_flow="row", align_items="center"),
             ),
             "unimd-task",
         )
@@ -265,6 +273,8 @@ class TimelineExplorer:
             return
         self.w_count.value = self._count_html()
         self.w_metrics.value = self._metrics_html()
+        if get_ipython() is None:  # no kernel (scripts, tests): an Output widget captures nothing
+            return
         with self.w_out:
             self.w_out.clear_output(wait=True)
             display(self.figure)

@@ -166,6 +166,12 @@ class TimelineData:
 
     # ---- lanes ---------------------------------------------------------------------------------------------
     def lanes(self, c: Controls) -> Lanes:
+        if c.task not in self.tasks(c.video_id):
+            have = "/".join(t.upper() for t in self.tasks(c.video_id)) or "nothing"
+            raise ValueError(
+                f"video {c.video_id} has no {c.task.upper()} annotations or predictions (it has {have}); "
+                f"videos with {c.task.upper()}: TimelineData.videos({c.task!r})"
+            )
         if c.item is None:
             items = self.items(c.video_id, c.task)
             if not items:

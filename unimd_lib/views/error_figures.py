@@ -17,14 +17,16 @@ def _need(tables: dict, key: str) -> pd.DataFrame:
     return tables[key]
 
 
-def _plotly_layout(fig, title: str, height: int) -> None:
+def _plotly_layout(fig, title: str, height: int, bottom: int = 50) -> None:
+    """Shared look; the legend (if any) sits under the plot, centred."""
+    legend = any(t.showlegend is not False for t in fig.data) and len(fig.data) > 1
     fig.update_layout(
         template="plotly_white",
-        height=height,
+        height=height + (40 if legend else 0),
         font=dict(family=FONT, size=12, color=INK),
         title=dict(text=f"<b>{title}</b>", x=0.01, xanchor="left", font=dict(size=15)),
-        margin=dict(l=60, r=20, t=90, b=50),
-        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+        margin=dict(l=60, r=20, t=80, b=bottom + (40 if legend else 0)),
+        legend=dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0.5, xanchor="center"),
     )
     fig.update_xaxes(showline=True, linecolor=MUTED, gridcolor=GRID)
     fig.update_yaxes(gridcolor=GRID, zeroline=False)
@@ -53,10 +55,11 @@ def fp_profile_figure(report, backend: str = "plotly"):
     """DETAD false-positive profile (stacked type shares of the top-1G…top-10G predictions) and, when computed,
     the average-mAP gain from removing each error type."""
     prof = _need(report.tad, "fp_profile")
+    prof = prof.iloc[: max(int(np.flatnonzero(prof["predictions"] > 0).max(initial=0)) + 1, 1)]  # no empty tail
     impact = report.tad.get("fp_impact")
     types = list(ERROR_COLORS)
     if backend == "matplotlib":
-        fig, axes = _mpl_axes(2 if impact is not None else 1, 8.0, 3.0, [2, 1] if impact is not None else None)
+        fig, axes = _mpl_axes(2 if impact is not None else 1, 8.0, 3.2, [2, 1] if impact is not None else None)
         ax, bottom = axes[0], np.zeros(len(prof))
         for t in types:
             ax.bar(prof.index, prof[t] * 100, bottom=bottom, color=ERROR_COLORS[t], label=t, width=0.8, lw=0)
@@ -65,13 +68,13 @@ def fp_profile_figure(report, backend: str = "plotly"):
         ax.set_ylabel("error breakdown (%)")
         ax.set_xlabel("top predictions (blocks of G = GT per class)")
         ax.set_title("False-positive profile", loc="left", fontsize=10, fontweight="bold")
-        ax.legend(ncol=3, fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1.08))
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=6, fontsize=7, frameon=False)
         if impact is not None:
             ax2 = axes[1]
             gain = impact["gain"] * 100
             bars = ax2.bar(range(len(gain)), gain, color=[ERROR_COLORS[t] for t in gain.index], lw=0)
             ax2.bar_label(bars, fmt="%.1f", fontsize=7, color=INK)
-            ax2.set_xticks(range(len(gain)), [t.replace(" ", "\n") for t in gain.index], fontsize=7)
+            ax2.set_xticks(range(len(gain)), list(gain.index), fontsize=7, rotation=30, ha="right")
             ax2.set_ylabel("average-mAP gain (points)")
             ax2.set_title("Removing each error", loc="left", fontsize=10, fontweight="bold")
         return fig
@@ -119,7 +122,7 @@ def fp_profile_figure(report, backend: str = "plotly"):
         fig.update_yaxes(title_text="points", row=1, col=2)
     fig.update_layout(barmode="stack")
     fig.update_yaxes(title_text="error breakdown (%)", range=[0, 100], row=1, col=1)
-    _plotly_layout(fig, "False-positive profile (DETAD)", 420)
+    _plotly_layout(fig, "False-positive profile (DETAD)", 440, bottom=100)
     return fig
 
 
@@ -132,8 +135,10 @@ def fn_figure(report, backend: str = "plotly"):
     if backend == "matplotlib":
         fig, axes = _mpl_axes(len(panels), 8.0, 2.6)
         for ax, (t, label), color in zip(axes, panels, SERIES):
-            bars = ax.bar(t.index, t["fn_rate"] * 100, color=color, lw=0)
+            x = np.arange(len(t))
+            bars = ax.bar(x, np.nan_to_num(t["fn_rate"].to_numpy(np.float64)) * 100, color=color, lw=0)
             ax.bar_label(bars, labels=[f"{v:.0f}" if np.isfinite(v) else "" for v in t["fn_rate"] * 100], fontsize=7)
+            ax.set_xticks(x, [f"{b}\n(n={n})" for b, n in zip(t.index, t["gt"])], fontsize=7)
             ax.set_ylim(0, 110)
             ax.set_xlabel(label)
         axes[0].set_ylabel("false negatives (%)")
@@ -146,7 +151,7 @@ def fn_figure(report, backend: str = "plotly"):
     for i, ((t, _), color) in enumerate(zip(panels, SERIES), start=1):
         fig.add_trace(
             go.Bar(
-                x=t.index,
+                x=[f"{b} (n={n})" for b, n in zip(t.index, t["gt"])],
                 y=t["fn_rate"] * 100,
                 marker_color=color,
                 showlegend=False,
@@ -251,6 +256,7 @@ def mr_breakdown_figure(report, backend: str = "plotly", threshold: float | None
     ]
     if not panels:
         raise ValueError("the report has no MR breakdown tables")
+    panels = [(t[t["queries"] > 0], label) for t, label in panels]  # bins without queries say nothing
     cols = [c for c in panels[0][0].columns if c.startswith("R@")]
     thr = threshold if threshold is not None else float(cols[0].rsplit("@", 1)[1])
     cols = [c for c in cols if np.isclose(float(c.rsplit("@", 1)[1]), thr)]

@@ -87,8 +87,12 @@ def _draw(ax, lanes: Lanes, gt_y, pred_y, ticks, labels, metrics: bool) -> None:
             edgecolor="white" if status == MISSED else COLORS[status],
         )
         _gid(bars, UIDS[status])
-    for n, (s, ln, y) in enumerate(zip(g["t_start"], g["length"], gt_y), start=1):
-        ax.text(s + ln / 2, y, f"GT {n}", ha="center", va="center", color="white", fontsize=7, zorder=3, clip_on=True)
+    for n, (s, ln, y, status) in enumerate(zip(g["t_start"], g["length"], gt_y, g["status"]), start=1):
+        if ln >= 0.07 * dur:  # fits inside the bar
+            color = INK if status == MISSED else "white"
+            ax.text(s + ln / 2, y, f"GT {n}", ha="center", va="center", color=color, fontsize=7, zorder=3)
+        else:
+            ax.text(s + ln + 0.006 * dur, y, f"GT {n}", ha="left", va="center", color=INK, fontsize=7, zorder=3)
     for status in (TP, FP):
         m = (p["status"] == status).to_numpy()
         bars = ax.barh(

@@ -77,3 +77,13 @@ class LiveCurves:
         with self.widget:
             clear_output(wait=True)
             display(training_curves(self.run_dir, self.metrics, title=f"epoch {epoch}"))
+
+
+HEADLINE = ("tad/average_mAP", "tad/mAP@0.50", "tad/mAP", "mr/R1@0.30", "mr/R1@0.50", "mr/R5@0.30", "mr/R5@0.50")
+
+
+def results_table(results: dict[str, dict[str, float]], metrics: tuple[str, ...] = HEADLINE) -> pd.DataFrame:
+    """One row per named result (a run's metrics dict), headline metrics in percent; absent ones blank."""
+    rows = {name: {m: 100 * v for m, v in values.items() if m in metrics} for name, values in results.items()}
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    return table[[m for m in metrics if m in table.columns]].round(2)

@@ -126,3 +126,13 @@ def overlap_statistics(tables: AnnotationTables) -> pd.DataFrame:
         row["mean max tIoU with another"] = np.concatenate(best).mean()
         out.append(row)
     return pd.DataFrame(out).set_index("task")
+
+
+def example_video(tables: AnnotationTables) -> str:
+    """A video worth drawing: the first (by id) annotated for both tasks, else the first with segments."""
+    both = tables.videos[tables.videos["has_tad"] & tables.videos["has_mr"]]
+    if len(both):
+        return str(both["video_id"].iloc[0])
+    if tables.segments.empty:
+        raise ValueError(f"split {tables.split!r} has no annotated video")
+    return str(tables.segments["video_id"].min())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
@@ -50,5 +51,8 @@ def run(args: argparse.Namespace) -> int:
         init_from=args.pretrain_from,
         progress=False if args.no_progress else None,
     )
-    print(json.dumps({"run_dir": str(result.run_dir), "best_epoch": result.best_epoch, "best": result.best_metrics}))
+    if int(os.environ.get("RANK", "0")) == 0:  # one line per run, also under torchrun
+        print(
+            json.dumps({"run_dir": str(result.run_dir), "best_epoch": result.best_epoch, "best": result.best_metrics})
+        )
     return 0

@@ -155,6 +155,10 @@ class ModelConfig:
     query_dim: int = 512
     # hidden width of the kernel-generating query MLP; the original's query_fc_chanel (meta_archs.py:226)
     query_fc_channels: int = 512
+    # stochastic layers, hard-coded in the original (its train_cfg dropout / droppath keys have no effect):
+    # drop-path linspace(0, drop_path_rate) over the backbone stages, dropout before each query-MLP Linear
+    drop_path_rate: float = 0.4
+    query_dropout: float = 0.1
     train_cfg: TrainLossConfig = field(default_factory=TrainLossConfig)
     test_cfg: TestConfig = field(default_factory=TestConfig)
     quirks: QuirksConfig = field(default_factory=QuirksConfig)

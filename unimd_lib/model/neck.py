@@ -14,6 +14,7 @@ layers take the previous layer's outputs as in_l = in'_l.
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
@@ -29,26 +30,61 @@ class MaskedBatchNorm1d(nn.BatchNorm1d):
 
     ``include_padding=True`` is the original (spec §11.9): statistics over B×T including padded positions,
     output not re-masked. ``False`` computes the batch statistics over valid positions and re-masks the output.
+    ``global_stats`` (set by data-parallel training) takes the training statistics over the global batch of
+    all processes, through a differentiable all-reduce (works with gloo on CPUs, unlike SyncBatchNorm).
     """
 
     def __init__(self, channels: int, include_padding: bool = True):
         super().__init__(channels, eps=1e-3, momentum=0.01)
         self.include_padding = include_padding
+        self.global_stats = False
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:  # type: ignore[override]
-        if self.include_padding or mask is None:
+        distributed = self.training and self.global_stats and dist.is_initialized() and dist.get_world_size() > 1
+        if not distributed and (self.include_padding or mask is None):
             return super().forward(x)
         if not self.training:
             return super().forward(x) * mask
-        n = mask.sum().clamp(min=2.0)
-        mean = (x * mask).sum(dim=(0, 2)) / n
-        var = (((x - mean[:, None]) * mask) ** 2).sum(dim=(0, 2)) / n
+        weight = torch.ones_like(x[:, :1]) if self.include_padding or mask is None else mask
+        mean, var, n = _batch_moments(x, weight, distributed)
         with torch.no_grad():
             self.num_batches_tracked.add_(1)
             self.running_mean.lerp_(mean, self.momentum)
             self.running_var.lerp_(var * n / (n - 1), self.momentum)
         y = (x - mean[:, None]) * torch.rsqrt(var[:, None] + self.eps)
-        return (y * self.weight[:, None] + self.bias[:, None]) * mask
+        y = y * self.weight[:, None] + self.bias[:, None]
+        return y if self.include_padding or mask is None else y * weight
+
+
+class _SumOverProcesses(torch.autograd.Function):
+    """All-reduce (sum) whose backward is the all-reduce of the gradients: every process's loss depends on the
+    summed statistics, so each input's gradient is the sum of what all processes send back."""
+
+    @staticmethod
+    def forward(ctx, t: torch.Tensor) -> torch.Tensor:
+        out = t.clone()
+        dist.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+def _batch_moments(x: torch.Tensor, weight: torch.Tensor, distributed: bool):
+    """Mean and biased variance per channel over the positions where ``weight`` is 1 (two passes, as exact as
+    the single-process kernel), summed over all processes when ``distributed``."""
+
+    def total(t: torch.Tensor) -> torch.Tensor:
+        return _SumOverProcesses.apply(t) if distributed else t
+
+    first = total(torch.cat([(x * weight).sum(dim=(0, 2)), weight.sum().reshape(1)]))
+    n = first[-1].clamp(min=2.0)
+    mean = first[:-1] / n
+    var = total((((x - mean[:, None]) * weight) ** 2).sum(dim=(0, 2))) / n
+    return mean, var, n
 
 
 def _upsample2(x: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -15,6 +16,7 @@ from unimd_lib.model import inference
 from unimd_lib.model.backbone import ConvNeXtBackbone
 from unimd_lib.model.cls_head import QueryClassificationHead
 from unimd_lib.model.criterion import batch_targets, task_loss_sums
+from unimd_lib.model.layers import Dropout, DropPath
 from unimd_lib.model.levels import PackedLevels
 from unimd_lib.model.losses import LossNormalizer
 from unimd_lib.model.neck import BiFPNNeck
@@ -89,6 +91,17 @@ class UniMD(nn.Module):
             relu_kernels=q.relu_on_generated_kernels,
         )
         self.loss_normalizer = LossNormalizer(cfg.train_cfg.init_loss_norm, shared=q.shared_loss_normalizer)
+        self.set_stochastic_rates(cfg.drop_path_rate, cfg.query_dropout)
+
+    def set_stochastic_rates(self, drop_path_rate: float, query_dropout: float) -> None:
+        """Drop-path rates linspace(0, ``drop_path_rate``) over the backbone stage blocks, and the dropout of the
+        query MLP (0 and 0 make training deterministic, e.g. to compare data-parallel with one process)."""
+        paths = [m for m in self.backbone.stages.modules() if isinstance(m, DropPath)]
+        for m, rate in zip(paths, torch.linspace(0, drop_path_rate, len(paths)).tolist()):
+            m.drop_prob = float(rate)
+        for m in self.reg_head.modules():
+            if isinstance(m, Dropout):
+                m.p = float(query_dropout)
 
     # ------------------------------------------------------------------ forward
     def forward(self, batch: Batch) -> ModelOutput:
@@ -165,14 +178,26 @@ class UniMD(nn.Module):
             last_gt_wins=self.cfg.quirks.reg_target_last_gt_wins,
         )
 
-    def loss(self, batch: Batch, out: ModelOutput | None = None) -> dict:
+    def loss(
+        self,
+        batch: Batch,
+        out: ModelOutput | None = None,
+        *,
+        present_tasks: set[str] | None = None,
+        count_reducer: Callable[[int], int] | None = None,
+    ) -> dict:
         """Losses of the tasks in ``batch`` (runs ``forward`` unless ``out`` is given) and normaliser update.
 
         Returns ``{"tad": {cls_loss, reg_loss, final_loss}, "mr": {...}, "num_pos": {task: int},
         "loss": tad_w·L_TAD + mr_w·L_MR, "loss_normalizer": float}`` (absent tasks are left out).
         TAD is processed (and updates the normaliser) before MR, as in the original (spec §4.4).
+
+        Data-parallel runs pass ``present_tasks`` (the tasks of the *global* batch) and ``count_reducer`` (sums a
+        positive count over the processes), so every process updates the normaliser exactly as one process
+        holding the whole batch would; a process without a task of the global batch contributes 0 positives.
         """
         out = self(batch) if out is None else out
+        reduce = count_reducer or (lambda n: n)
         tc = self.cfg.train_cfg
         valid_all = torch.cat(out.masks, dim=1)
         result: dict = {"num_pos": {}}
@@ -180,6 +205,8 @@ class UniMD(nn.Module):
         for task in TASKS:
             t_out: TaskOutput | None = getattr(out, task)
             if t_out is None:
+                if present_tasks is not None and task in present_tasks:
+                    self.loss_normalizer.update(task, reduce(0))
                 continue
             gt_cls, gt_reg = self.targets(batch, out.points, task)
             logits = t_out.flat_logits.transpose(1, 2)
@@ -198,7 +225,7 @@ class UniMD(nn.Module):
                 label_smoothing=tc.label_smoothing,
                 smoothing_classes=smoothing_classes,
             )
-            norm = self.loss_normalizer.update(task, num_pos)
+            norm = self.loss_normalizer.update(task, reduce(num_pos))
             cls_loss, reg_loss = cls_sum / norm, reg_sum / norm
             final = cls_loss + reg_loss * tc.loss_weight
             result[task] = {"cls_loss": cls_loss, "reg_loss": reg_loss, "final_loss": final}

@@ -1,7 +1,7 @@
 """DistributedDataParallel under ``torchrun``: one process per device (or per CPU slot with gloo), each
 taking its shard of every global batch, so that N processes follow the single-process run: the same global
 batch, the loss normaliser updated with the global number of positives, BatchNorm statistics over the
-global batch, and gradients summed over the processes.
+global batch, and the gradient of the global loss (each process's loss × N, as DDP averages).
 
 Single-process runs (the default, and notebooks) never touch ``torch.distributed``.
 """
@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-import torch.distributed.nn.functional as dist_fn
 from torch import nn
 
 
@@ -46,6 +45,11 @@ def init_world(device_type: str) -> World:
     if device_type == "cuda":
         torch.cuda.set_device(local)
     return World(dist.get_rank(), dist.get_world_size(), local)
+
+
+def barrier(world: World) -> None:
+    if world.active:
+        dist.barrier()
 
 
 def shutdown(world: World) -> None:
@@ -89,59 +93,22 @@ def sum_over_processes(values: list[float]) -> list[float]:
     return t.tolist()
 
 
-class GlobalBatchNorm1d(nn.BatchNorm1d):
-    """BatchNorm1d whose training statistics are taken over the global batch of all processes.
+def use_global_batch_norm(model: nn.Module) -> None:
+    """BatchNorm statistics over the global batch of all processes (see ``model.neck.MaskedBatchNorm1d``)."""
+    from unimd_lib.model.neck import MaskedBatchNorm1d
 
-    ``torch.nn.SyncBatchNorm`` only runs on GPUs; this version uses the differentiable all-reduce of
-    ``torch.distributed.nn`` so it works with gloo on CPUs too (gradients flow through the statistics).
-    Outside a process group it is a plain BatchNorm1d.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not (self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1):
-            return super().forward(x)
-        dims = [0, 2] if x.dim() == 3 else [0]
-        c = x.shape[1]
-        shape = [1, c] + [1] * (x.dim() - 2)
-        count = torch.full((1,), float(x.numel() // c), dtype=x.dtype, device=x.device)
-        # two passes (mean, then squared deviations) for the same accuracy as the single-process kernel
-        first = dist_fn.all_reduce(torch.cat([x.sum(dims), count]))
-        n = first[-1]
-        mean = first[:c] / n
-        centred = x - mean.reshape(shape)
-        var = dist_fn.all_reduce((centred * centred).sum(dims)) / n
-        if self.track_running_stats:
-            with torch.no_grad():
-                self.num_batches_tracked.add_(1)
-                m = self.momentum
-                self.running_mean.mul_(1 - m).add_(mean.detach(), alpha=m)
-                self.running_var.mul_(1 - m).add_(var.detach() * (n / (n - 1)), alpha=m)
-        y = centred * torch.rsqrt(var.reshape(shape) + self.eps)
-        return y * self.weight.reshape(shape) + self.bias.reshape(shape) if self.affine else y
-
-
-def globalise_batchnorm(module: nn.Module) -> nn.Module:
-    """Replace every BatchNorm1d by a ``GlobalBatchNorm1d`` sharing its parameters and buffers."""
-    for name, child in module.named_children():
-        if isinstance(child, nn.BatchNorm1d) and not isinstance(child, GlobalBatchNorm1d):
-            new = GlobalBatchNorm1d(
-                child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats
-            )
-            new.load_state_dict(child.state_dict())
-            new.to(next(child.parameters()).device if child.affine else "cpu")
-            setattr(module, name, new)
-        else:
-            globalise_batchnorm(child)
-    return module
+    for m in model.modules():
+        if isinstance(m, MaskedBatchNorm1d):
+            m.global_stats = True
 
 
 __all__ = [
     "World",
     "init_world",
+    "barrier",
     "shutdown",
     "shard",
     "ShardedBatches",
     "sum_over_processes",
-    "GlobalBatchNorm1d",
-    "globalise_batchnorm",
+    "use_global_batch_norm",
 ]

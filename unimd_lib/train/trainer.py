@@ -10,13 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch.nn.parallel import DistributedDataParallel as DDP
 
 from unimd_lib import __version__
 from unimd_lib.config.load import Config, load_config
 from unimd_lib.data.dataset import VideoDataset
 from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader, make_sampler
+from unimd_lib.errors import ConfigError
 from unimd_lib.model.unimd import UniMD
 from unimd_lib.train.checkpoint import load_checkpoint, save_checkpoint
+from unimd_lib.train.distributed import ShardedBatches, barrier, init_world, shutdown, use_global_batch_norm
 from unimd_lib.train.evaluate import evaluate_predictions, selection_metric
 from unimd_lib.train.loop import StepLog, train_one_epoch
 from unimd_lib.train.optim import ModelEma, WarmupCosineSchedule, make_adamw
@@ -62,15 +65,24 @@ class Trainer:
         self.on_validation = on_validation
         self.cfg, self.task, self.sampling, self.init_from = cfg, task, sampling, init_from
         self.scheme = _scheme(task, sampling)
-        self.progress = cfg.run.progress if progress is None else progress
         self.device = configure(cfg.run)
-        self.run = RunDir(out)
+        self.world = init_world(self.device.type)
+        if cfg.run.distributed and not self.world.active:
+            hint = "launch with `torchrun --nproc_per_node N -m unimd_lib.cli train ...` (one process needs no switch)"
+            raise ConfigError(cfg.source, "run.distributed", hint)
+        if self.world.active and self.device.type == "cuda":
+            self.device = torch.device("cuda", self.world.local_rank)
+        self.progress = (cfg.run.progress if progress is None else progress) and self.world.is_main
+        self.run = RunDir(out, writer=self.world.is_main)
         data_tasks = task
         self.train_set = VideoDataset(cfg.data, cfg.data.train_split, data_tasks, cache=True)
         self.val_set = VideoDataset(cfg.data, cfg.data.val_split, data_tasks, training=False, cache=True)
         self.torch_train = TorchVideoDataset(self.train_set, seed=cfg.run.seed)
         self.sampler = make_sampler(self.train_set, self.scheme, cfg.loader.batch_size, cfg.run.seed)
-        self.loader = make_loader(self.torch_train, self.sampler, training=True, num_workers=cfg.loader.num_workers)
+        if cfg.loader.batch_size % self.world.size:
+            raise ConfigError(cfg.source, "loader.batch_size", f"must split evenly over {self.world.size} processes")
+        batches = ShardedBatches(self.sampler, self.world) if self.world.active else self.sampler
+        self.loader = make_loader(self.torch_train, batches, training=True, num_workers=cfg.loader.num_workers)
         self.iters_per_epoch = len(self.sampler)
         if self.iters_per_epoch == 0:
             raise ValueError(
@@ -80,6 +92,12 @@ class Trainer:
         self.model = UniMD(cfg.model).to(self.device)
         if init_from is not None:
             self.model.load_state_dict(weights_from(init_from))
+        self.forward_model: torch.nn.Module = self.model
+        if self.world.active:
+            use_global_batch_norm(self.model)
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            # cls_head.norm.1 / reg_head.query_norm.2 exist (checkpoint layout) but are never used
+            self.forward_model = DDP(self.model, device_ids=ids, find_unused_parameters=True)
         self.ema = ModelEma(self.model, cfg.run.ema_decay)
         self.optimizer = make_adamw(self.model, cfg.opt.learning_rate, cfg.opt.weight_decay)
         warmup = cfg.opt.warmup_epochs * self.iters_per_epoch if cfg.opt.warmup else 0
@@ -161,7 +179,7 @@ class Trainer:
             torch.manual_seed(epoch_seed(cfg.run.seed, epoch))
             self.iteration = train_one_epoch(
                 model=self.model,
-                loss_model=self.model,
+                loss_model=self.forward_model,
                 batches=self.loader,
                 optimizer=self.optimizer,
                 schedule=self.schedule,
@@ -175,17 +193,20 @@ class Trainer:
                 on_step=self._log_step,
                 progress=self.progress,
                 total=self.iters_per_epoch,
+                world=self.world,
             )
             self.epoch = epoch + 1
             final = self.epoch == total
-            if self.epoch % cfg.run.val_every == 0 or final:
+            if (self.epoch % cfg.run.val_every == 0 or final) and self.world.is_main:
                 self._after_validation(*self.validate())
-            if self.epoch % cfg.run.checkpoint_every == 0 or final:
+            if (self.epoch % cfg.run.checkpoint_every == 0 or final) and self.world.is_main:
                 save_checkpoint(self.run.last_checkpoint, self.state())
+            barrier(self.world)
         self.run.write_metrics(
             {"best_epoch": self.best["epoch"], "best": self.best["metrics"], "last": self.last_metrics}
         )
         self.run.close()
+        shutdown(self.world)
         return TrainResult(self.run.root, self.best["epoch"], self.best["metrics"], self.last_metrics, self.epoch)
 
     def _after_validation(self, metrics: dict[str, float], preds: dict) -> None:

@@ -41,3 +41,20 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "gpu" in item.keywords:
             item.add_marker(pytest.mark.skip(reason=f"GPU test: {reason}"))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """In CI (``UNIMD_CI=1``) only GPU tests may skip: any other skip means a check CI must run did not run
+    (missing ../shared, chromium, NVRTC, g++ ...), and the session fails."""
+    if os.environ.get("UNIMD_CI") != "1":
+        return
+    bad = []
+    for report in terminalreporter.stats.get("skipped", []):
+        reason = str(report.longrepr[-1]) if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        if "GPU test" not in reason:
+            bad.append(f"{report.nodeid}: {reason}")
+    if bad:
+        terminalreporter.section("UNIMD_CI: checks that must run in CI were skipped")
+        for line in bad:
+            terminalreporter.write_line(line)
+        terminalreporter._session.exitstatus = 1

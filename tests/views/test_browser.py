@@ -2,11 +2,12 @@
 with ``explore(...)``, press ArrowRight on the score slider and read the plotted prediction count from the DOM
 (count widget and the plotly element's ``gd.data``); then switch the task to MR.
 
-Runs only when selected (``pytest -m browser tests/views``) and when playwright and Chromium are installed."""
+Runs notebook 05 itself (parameterised to a small trained run) and saves a screenshot of the explorer into
+the run folder (or ``$UNIMD_SCREENSHOTS``). Skips, saying why, without playwright or Chromium; CI installs both
+(``.ci/run``) and fails on such a skip (``UNIMD_CI=1``)."""
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import shutil
@@ -36,13 +37,11 @@ IDLE_JS = """() => { const w = window.jupyterapp && window.jupyterapp.shell.curr
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, request):
-    if "browser" not in (request.config.getoption("-m") or ""):
-        pytest.skip("browser check: select it with -m browser")
-    pytest.importorskip("playwright")
+    pytest.importorskip("playwright", reason="the browser check needs playwright (dev extra)")
     if shutil.which("chromium") is None:
         pytest.skip("chromium not installed (apt-get install chromium)")
     root = tmp_path_factory.mktemp("lab")
-    _notebook(root)
+    run_dir = _notebook(root)
     env = dict(os.environ, PYTHONPATH=str(REPO))
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
         env[name] = str(root / name.lower())
@@ -62,7 +61,7 @@ def lab(tmp_path_factory, request):
                 break
             except OSError:
                 time.sleep(0.5)
-        yield base, token, root
+        yield base, token, root, run_dir
     finally:
         proc.terminate()  # stops the server by its own PID (and its kernels)
         proc.wait(timeout=30)
@@ -74,28 +73,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _notebook(root: Path) -> None:
-    cells = [
-        "from unimd_lib.views import demo_tables, explore, TimelineData, Controls\n"
-        f"tables = demo_tables({str(root / 'demo')!r}, num_videos=80, seed=3)\n"
-        "data = TimelineData(tables)\n"
-        "both = tables.videos.loc[tables.videos['tad'] & tables.videos['mr'], 'video_id']\n"
-        "video = max(both, key=lambda v: data.lanes(Controls(v, 'tad', top_k=None)).n_lane)",
-        "ex = explore(tables, video=video, top_k=None)\nex",
-    ]
-    nb = {
-        "cells": [{"cell_type": "code", "metadata": {}, "source": c, "outputs": [], "execution_count": None}
-                  for c in cells],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
-        "nbformat": 4, "nbformat_minor": 5,
-    }  # fmt: skip
-    (root / "explorer.ipynb").write_text(json.dumps(nb))
+def _notebook(root: Path) -> Path:
+    """Notebook 05, parameterised (papermill) to open a small co-training run trained here; returns the run."""
+    import nbformat
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
+    from unimd_lib.tools.notebook_support import notebook_config
+    from unimd_lib.train.pipeline import run_scheme
+    from unimd_lib.views import load_tables
+
+    cfg = notebook_config(None, synthetic_dir=root / "data", quick=True)
+    run_dir = run_scheme(cfg, root / "run", task="all", progress=False).run_dir
+    videos = load_tables(run_dir).videos
+    video = str(videos.loc[videos["tad"] & videos["mr"], "video_id"].iloc[0])  # both tasks: the MR switch exists
+    nb = load_notebook_node(str(REPO / "notebooks" / "05_inspect_predictions.ipynb"))
+    nb = parameterize_notebook(nb, {"run_dir": str(run_dir), "video": video, "interactive": True, "quick": True})
+    nbformat.write(nb, root / "explorer.ipynb")
+    return run_dir
 
 
 def test_score_slider_changes_the_plotted_prediction_count(lab):
     from playwright.sync_api import sync_playwright
 
-    base, token, root = lab
+    base, token, root, run_dir = lab
     with sync_playwright() as p:
         ctx = p.chromium.launch_persistent_context(
             str(root / "profile"), executable_path=shutil.which("chromium"), headless=True, args=FLAGS,
@@ -117,6 +118,10 @@ def test_score_slider_changes_the_plotted_prediction_count(lab):
         page.wait_for_function(f"() => {{ const c = ({COUNT_JS})(); return c.dom === c.plotted; }}", timeout=30_000)
         after = page.evaluate(COUNT_JS)
         assert after["dom"] < before["dom"]
+        shots = Path(os.environ.get("UNIMD_SCREENSHOTS", run_dir / "screenshots"))
+        shots.mkdir(parents=True, exist_ok=True)
+        page.evaluate("window.jupyterapp.commands.execute('notebook:hide-all-cell-code')")
+        page.locator(".unimd-timeline").first.screenshot(path=str(shots / "explorer.png"))
         page.locator(".unimd-task button", has_text="MR").click()
         page.wait_for_function("() => document.querySelector('.unimd-item label').textContent === 'Query'")
         page.wait_for_function(f"() => {{ const c = ({COUNT_JS})(); return c.dom > 0 && c.dom === c.plotted; }}")

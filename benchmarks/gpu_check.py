@@ -114,6 +114,31 @@ def run(cmd: list[str], *, env: dict, timeout: float, log) -> tuple[int | None, 
     return rc, out or "", time.perf_counter() - start
 
 
+NOTEBOOK_STACK = ("papermill", "nbclient", "ipykernel", "ipywidgets", "plotly")
+
+
+def install_notebook_stack(wheels: Path, site: Path, log) -> str:
+    """When the notebook packages are missing and ``wheels`` holds carried wheels, install them into ``site`` (the
+    device README's ``pip install --no-index --no-deps --target`` recipe) and put it on ``sys.path``."""
+    import importlib.util
+
+    missing = [m for m in NOTEBOOK_STACK if importlib.util.find_spec(m) is None]
+    if not missing:
+        return "notebook packages present"
+    found = sorted(wheels.glob("*.whl")) if wheels.is_dir() else []
+    if not found:
+        return f"missing {', '.join(missing)} and no wheels in {wheels} (see benchmarks/GPU.md)"
+    cmd = [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--no-deps", "--no-compile", "--no-cache-dir",
+           "--upgrade", "--target", str(site), *map(str, found)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    log.write(f"$ {' '.join(cmd[:12])} ... ({len(found)} wheels)\n{proc.stdout}{proc.stderr}")
+    if proc.returncode != 0:
+        return f"installing {len(found)} wheels from {wheels} failed (rc {proc.returncode}; see gpu_check.log)"
+    sys.path.insert(0, str(site))
+    importlib.invalidate_caches()
+    return f"installed {len(found)} wheels from {wheels} into {site}"
+
+
 def environment(dry: bool) -> dict:
     """Versions and devices (torch, CuPy, nvidia-smi) and the notebook packages' availability."""
     import importlib
@@ -272,6 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", help="the shared data folder (refcases/, annotations/); default ../shared or "
                     ".gpu_shared")  # fmt: skip
     ap.add_argument("--work", type=Path, help="scratch folder (synthetic data, runs); default a temporary folder")
+    ap.add_argument("--wheels", type=Path, default=REPO / ".whl", help="carried wheels, installed when the notebook "
+                    "packages are missing (default .whl)")  # fmt: skip
     ap.add_argument("--budget", type=float, default=290.0, help="seconds for all steps together")
     ap.add_argument("--only", help="comma-separated step names to run (others are skipped)")
     ap.add_argument("--cpu-dry-run", action="store_true", help="no GPU: CPU counterparts at small sizes")
@@ -293,12 +320,16 @@ def main(argv: list[str] | None = None) -> int:
     only = set(args.only.split(",")) if args.only else None
 
     log = (out / "gpu_check.log").open("w")
+    stack = install_notebook_stack(args.wheels, work / "site", log)
+    if str(work / "site") in sys.path:  # the children (and the notebook kernel) see the installed wheels too
+        env["PYTHONPATH"] = os.pathsep.join([env["PYTHONPATH"], str(work / "site")])
     facts = environment(dry)
+    facts["notebook_stack"] = stack
     facts["shared"] = link_shared(shared)
     log.write(json.dumps(facts, indent=1) + "\n")
     print(f"gpu_check ({facts['mode']}): python {facts['python']}, torch {facts.get('torch')} (cuda "
           f"{facts['torch_cuda']}), {facts['cupy_status']}; nvidia-smi: {facts['nvidia_smi']}")  # fmt: skip
-    print(f"shared data: {facts['shared']}; work folder {work}", flush=True)
+    print(f"{stack}; shared data: {facts['shared']}; work folder {work}", flush=True)
     have = {"cupy": facts["cupy_gpu"], "cuda": facts["torch_cuda"]}
     steps: list[Step] = []
     for step, cmd in plan(dry, out, work, shared):

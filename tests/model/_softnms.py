@@ -76,3 +76,11 @@ def batched_nms(
     """Same signature as the library's future ``unimd_lib.post.batched_nms`` (Gaussian multiclass only)."""
     assert use_soft_nms and multiclass, "test helper implements only the Gaussian multiclass soft-NMS"
     return batched_soft_nms(segs, scores, labels, sigma=sigma, min_score=min_score, max_seg_num=max_seg_num)
+
+
+def install_if_missing(monkeypatch) -> None:
+    """Patch this helper in as ``unimd_lib.post.batched_nms`` while the library has none (until it lands)."""
+    import unimd_lib.post as post
+
+    if not hasattr(post, "batched_nms"):
+        monkeypatch.setattr(post, "batched_nms", batched_nms, raising=False)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_path
+from tests.model._softnms import install_if_missing
 from unimd_lib.cli import build_parser
 
 FILES = (
@@ -28,12 +29,7 @@ def test_parser():
 
 @pytest.mark.slow
 def test_run_writes_reference_layout(tmp_path, monkeypatch, capsys):
-    import unimd_lib.post as post
-
-    if not hasattr(post, "batched_nms"):
-        from tests.model import _softnms
-
-        monkeypatch.setattr(post, "batched_nms", _softnms.batched_nms, raising=False)
+    install_if_missing(monkeypatch)  # test-only soft-NMS until unimd_lib.post.batched_nms lands
     case = shared_path("refcases", "model", "charades")
     from unimd_lib.cli import main
 

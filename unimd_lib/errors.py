@@ -25,5 +25,6 @@ class ConfigError(ValueError):
     def __init__(self, path: str | PathLike | None, key: str | None, message: str):
         self.path = None if path is None else str(path)
         self.key = key
+        self.message = message
         parts = [p for p in (self.path, key) if p]
         super().__init__(": ".join([*parts, message]))

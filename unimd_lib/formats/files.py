@@ -24,11 +24,27 @@ def open_text(path: str | os.PathLike):
     return open(p, encoding="utf-8")
 
 
+def _reject_duplicate_keys(path: str | os.PathLike):
+    def hook(pairs: list[tuple[str, Any]]) -> dict:
+        out: dict = {}
+        for key, value in pairs:
+            if key in out:
+                raise DataError(path, repr(key), "duplicate key in JSON object (e.g. a video id listed twice)")
+            out[key] = value
+        return out
+
+    return hook
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    """Parse a JSON (or JSON.gz) file; a malformed file raises DataError naming the file, line and column."""
+    """Parse a JSON (or JSON.gz) file.
+
+    A malformed file raises DataError naming the file, line and column; a key repeated inside one object
+    (which ``json`` would silently resolve to the last value) raises DataError naming the key.
+    """
     with open_text(path) as fh:
         try:
-            return json.load(fh)
+            return json.load(fh, object_pairs_hook=_reject_duplicate_keys(path))
         except json.JSONDecodeError as err:
             raise DataError(path, f"line {err.lineno} column {err.colno}", f"malformed JSON: {err.msg}") from None
 

@@ -1,0 +1,5 @@
+"""Post-processing: NMS over decoded candidates (numpy on CPU, CuPy kernel on GPU)."""
+
+from unimd_lib.post.nms import batched_nms, batched_nms_flat, batched_nms_videos
+
+__all__ = ["batched_nms", "batched_nms_flat", "batched_nms_videos"]

@@ -1,0 +1,244 @@
+"""A training run from a config: individual (TAD or MR), co-training (random or synchronized sampling) or
+fine-tuning from another run, in a run folder that can be resumed exactly (``run.deterministic``)."""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from unimd_lib import __version__
+from unimd_lib.config.load import Config, load_config
+from unimd_lib.data.dataset import VideoDataset
+from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader, make_sampler
+from unimd_lib.model.unimd import UniMD
+from unimd_lib.train.checkpoint import load_checkpoint, save_checkpoint
+from unimd_lib.train.evaluate import evaluate_predictions, selection_metric
+from unimd_lib.train.loop import StepLog, train_one_epoch
+from unimd_lib.train.optim import ModelEma, WarmupCosineSchedule, make_adamw
+from unimd_lib.train.predict import predict_dataset
+from unimd_lib.train.run_dir import TRAIN_LOG, VAL_LOG, RunDir
+from unimd_lib.train.runtime import configure, epoch_seed, grad_scaler
+
+TASKS = ("tad", "mr", "all")
+SAMPLING = ("random", "sync")
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    best_epoch: int | None
+    best_metrics: dict[str, float] = field(default_factory=dict)
+    last_metrics: dict[str, float] = field(default_factory=dict)
+    epochs_run: int = 0
+
+
+def _scheme(task: str, sampling: str) -> str:
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    if sampling not in SAMPLING:
+        raise ValueError(f"sampling must be one of {SAMPLING}, got {sampling!r}")
+    return "individual" if task != "all" else sampling
+
+
+class Trainer:
+    """Holds the pieces of a run; ``fit()`` trains (resuming from ``last.pt`` when asked) and validates."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        out: str | os.PathLike,
+        *,
+        task: str = "all",
+        sampling: str = "random",
+        init_from: str | os.PathLike | None = None,
+        progress: bool | None = None,
+    ):
+        self.cfg, self.task, self.sampling, self.init_from = cfg, task, sampling, init_from
+        self.scheme = _scheme(task, sampling)
+        self.progress = cfg.run.progress if progress is None else progress
+        self.device = configure(cfg.run)
+        self.run = RunDir(out)
+        data_tasks = task
+        self.train_set = VideoDataset(cfg.data, cfg.data.train_split, data_tasks, cache=True)
+        self.val_set = VideoDataset(cfg.data, cfg.data.val_split, data_tasks, training=False, cache=True)
+        self.torch_train = TorchVideoDataset(self.train_set, seed=cfg.run.seed)
+        self.sampler = make_sampler(self.train_set, self.scheme, cfg.loader.batch_size, cfg.run.seed)
+        self.loader = make_loader(self.torch_train, self.sampler, training=True, num_workers=cfg.loader.num_workers)
+        self.iters_per_epoch = len(self.sampler)
+        if self.iters_per_epoch == 0:
+            raise ValueError(
+                f"no training step: {len(self.train_set)} videos for batch size {cfg.loader.batch_size} ({self.scheme})"
+            )
+        torch.manual_seed(cfg.run.seed)
+        self.model = UniMD(cfg.model).to(self.device)
+        if init_from is not None:
+            self.model.load_state_dict(weights_from(init_from))
+        self.ema = ModelEma(self.model, cfg.run.ema_decay)
+        self.optimizer = make_adamw(self.model, cfg.opt.learning_rate, cfg.opt.weight_decay)
+        warmup = cfg.opt.warmup_epochs * self.iters_per_epoch if cfg.opt.warmup else 0
+        self.schedule = WarmupCosineSchedule(
+            self.optimizer, warmup_iters=warmup, total_iters=cfg.opt.total_epochs * self.iters_per_epoch
+        )
+        self.scaler = grad_scaler(self.device, cfg.run.amp)
+        self.epoch = 0  # completed epochs
+        self.iteration = 0
+        self.best: dict = {"epoch": None, "value": -math.inf, "metrics": {}}
+        self.last_metrics: dict[str, float] = {}
+
+    # ---- state ---------------------------------------------------------------------------------------------
+    def state(self) -> dict:
+        return {
+            "format": "unimd-workbench-run/1",
+            "epoch": self.epoch,
+            "iteration": self.iteration,
+            "model": self.model.state_dict(),
+            "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "schedule": self.schedule.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "best": self.best,
+            "task": self.task,
+            "sampling": self.sampling,
+        }
+
+    def restore(self, state: dict) -> None:
+        if (state.get("task"), state.get("sampling")) != (self.task, self.sampling):
+            raise ValueError(
+                f"{self.run.last_checkpoint}: run was --task {state.get('task')} --sampling {state.get('sampling')}, "
+                f"not --task {self.task} --sampling {self.sampling}"
+            )
+        self.model.load_state_dict(state["model"])
+        self.ema.load_state_dict(state["ema"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.schedule.load_state_dict(state["schedule"])
+        self.scaler.load_state_dict(state["scaler"])
+        self.epoch, self.iteration, self.best = int(state["epoch"]), int(state["iteration"]), state["best"]
+        # rows logged after this checkpoint belong to the interrupted epoch: it is replayed
+        self.run.truncate_rows(TRAIN_LOG, "iteration", self.iteration)
+        self.run.truncate_rows(VAL_LOG, "epoch", self.epoch)
+
+    # ---- running -------------------------------------------------------------------------------------------
+    def _log_step(self, log: StepLog) -> None:
+        if log.iteration % self.cfg.run.log_every == 0 or log.iteration == 1:
+            self.run.append_row(TRAIN_LOG, log.as_row())
+            self.run.scalars(log.iteration, {"train/loss": log.loss, "train/lr": log.lr})
+
+    def validate(self) -> tuple[dict[str, float], dict]:
+        preds = predict_dataset(self.ema.module, self.val_set, self.device, progress=self.progress, desc="validate")
+        metrics = evaluate_predictions(self.cfg, preds)
+        return metrics, preds
+
+    def fit(self, *, resume: bool = False) -> TrainResult:
+        cfg = self.cfg
+        if resume and self.run.last_checkpoint.exists():
+            self.restore(load_checkpoint(self.run.last_checkpoint, map_location=self.device))
+        elif self.run.last_checkpoint.exists():
+            raise FileExistsError(f"{self.run.root} already holds a run; pass resume=True (--resume) or a new folder")
+        self.run.write_config(cfg.to_yaml())
+        self.run.write_info(
+            {
+                "task": self.task,
+                "sampling": self.sampling,
+                "config_source": cfg.source,
+                "data_base": str(cfg.data_base),
+                "init_from": None if self.init_from is None else str(self.init_from),
+                "workbench": __version__,
+                "torch": torch.__version__,
+            }
+        )
+        total = cfg.opt.run_epochs
+        while self.epoch < total:
+            epoch = self.epoch
+            self.sampler.set_epoch(epoch)
+            self.torch_train.set_epoch(epoch)
+            torch.manual_seed(epoch_seed(cfg.run.seed, epoch))
+            self.iteration = train_one_epoch(
+                model=self.model,
+                loss_model=self.model,
+                batches=self.loader,
+                optimizer=self.optimizer,
+                schedule=self.schedule,
+                ema=self.ema,
+                device=self.device,
+                epoch=epoch,
+                iteration=self.iteration,
+                clip_norm=cfg.model.train_cfg.clip_grad_l2norm,
+                amp=cfg.run.amp,
+                scaler=self.scaler,
+                on_step=self._log_step,
+                progress=self.progress,
+                total=self.iters_per_epoch,
+            )
+            self.epoch = epoch + 1
+            final = self.epoch == total
+            if self.epoch % cfg.run.val_every == 0 or final:
+                self._after_validation(*self.validate())
+            if self.epoch % cfg.run.checkpoint_every == 0 or final:
+                save_checkpoint(self.run.last_checkpoint, self.state())
+        self.run.write_metrics(
+            {"best_epoch": self.best["epoch"], "best": self.best["metrics"], "last": self.last_metrics}
+        )
+        self.run.close()
+        return TrainResult(self.run.root, self.best["epoch"], self.best["metrics"], self.last_metrics, self.epoch)
+
+    def _after_validation(self, metrics: dict[str, float], preds: dict) -> None:
+        self.last_metrics = metrics
+        self.run.append_row(VAL_LOG, {"epoch": self.epoch, "iteration": self.iteration, **metrics})
+        self.run.scalars(self.iteration, {f"val/{k}": v for k, v in metrics.items()})
+        key = selection_metric(self.cfg, self.task)
+        value = metrics.get(key, -math.inf) if key else -math.inf
+        if key is None or value >= self.best["value"]:  # ties go to the later epoch, as the original
+            self.best = {"epoch": self.epoch, "value": value, "metrics": metrics, "key": key}
+            save_checkpoint(
+                self.run.best_checkpoint,
+                {"format": "unimd-workbench-best/1", "epoch": self.epoch, "model": self.ema.state_dict(),
+                 "metrics": metrics, "task": self.task},
+            )  # fmt: skip
+            for task, df in preds.items():
+                write_predictions(df, self.run.prediction_file(self.cfg.data.val_split, task))
+
+
+def weights_from(source: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Model weights to start from: a run folder (its best, else last checkpoint; EMA weights) or a file."""
+    p = Path(source)
+    if p.is_dir():
+        run = RunDir(p, writer=False)
+        p = run.best_checkpoint if run.best_checkpoint.exists() else run.last_checkpoint
+    state = load_checkpoint(p)
+    if "ema" in state:
+        return state["ema"]
+    if "model" in state:
+        return state["model"]
+    raise ValueError(f"{p}: not a workbench checkpoint (no 'model' or 'ema' entry)")
+
+
+def load_run_config(run_dir: str | os.PathLike) -> tuple[Config, dict]:
+    """The config a run was trained with (its snapshot, data paths resolved as in the run) and ``run.json``."""
+    run = RunDir(run_dir, writer=False)
+    info = run.read_info()
+    return load_config(run.config_path), info
+
+
+def write_predictions(df, path: Path) -> None:
+    from unimd_lib.formats.files import atomic_path
+
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.9g")
+
+
+def train(
+    cfg: Config,
+    out: str | os.PathLike,
+    *,
+    task: str = "all",
+    sampling: str = "random",
+    resume: bool = False,
+    init_from: str | os.PathLike | None = None,
+    progress: bool | None = None,
+) -> TrainResult:
+    """Train ``cfg`` into the run folder ``out`` (library entry point of ``unimd train``)."""
+    return Trainer(cfg, out, task=task, sampling=sampling, init_from=init_from, progress=progress).fit(resume=resume)

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from tests.conftest import shared_path
-from tests.model._softnms import install_if_missing
 from unimd_lib.cli import build_parser
 
 FILES = (
@@ -28,8 +27,7 @@ def test_parser():
 
 
 @pytest.mark.slow
-def test_run_writes_reference_layout(tmp_path, monkeypatch, capsys):
-    install_if_missing(monkeypatch)  # test-only soft-NMS until unimd_lib.post.batched_nms lands
+def test_run_writes_reference_layout(tmp_path, capsys):
     case = shared_path("refcases", "model", "charades")
     from unimd_lib.cli import main
 

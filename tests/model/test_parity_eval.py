@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 
 from tests.model._compare import check_close, match_detections
-from tests.model._softnms import install_if_missing
 from tests.model.conftest import CASES
 from unimd_lib.parity.harness import run_eval
 
@@ -55,9 +54,8 @@ def check_detections(failures: list[str], name: str, ours, exp) -> None:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_eval_parity(parity_cases, monkeypatch, name):
+def test_eval_parity(parity_cases, name):
     case, model = parity_cases(name)
-    install_if_missing(monkeypatch)  # test-only soft-NMS until unimd_lib.post.batched_nms lands
     arrays, summary = run_eval(model, case)
     ref = dict(np.load(case.variant_dir / "eval_outputs.npz"))
     failures: list[str] = []

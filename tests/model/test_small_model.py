@@ -8,7 +8,6 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from tests.model._softnms import install_if_missing
 from unimd_lib.config.model import ModelConfig
 from unimd_lib.data.collate import collate
 from unimd_lib.data.record import TaskQueries, VideoQueries
@@ -83,8 +82,7 @@ def test_generated_kernels_are_non_negative_unless_switched_off():
     assert (w < 0).any()
 
 
-def test_predict_batch_equals_single_videos(small_model, monkeypatch):
-    install_if_missing(monkeypatch)  # test-only soft-NMS until unimd_lib.post.batched_nms lands
+def test_predict_batch_equals_single_videos(small_model):
     recs = _records(1)
     both = small_model.predict(collate(recs, max_seq_len=T_MAX, training=False))
     for i, rec in enumerate(recs):

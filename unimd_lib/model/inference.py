@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from unimd_lib.config.model import TestConfig
+from unimd_lib.post import batched_nms
 from unimd_lib.post.decode import Segments, decode_video, grid_to_seconds
 
 if TYPE_CHECKING:
@@ -44,8 +45,6 @@ def nms(cands: Segments, test_cfg: TestConfig, *, per_video_cap: bool = True) ->
     """Batched (soft-)NMS of one video/task, grid units. ``per_video_cap=False``: ``max_seg_num`` per label."""
     if test_cfg.nms_method == "none" or cands.scores.size == 0:
         return cands
-    from unimd_lib.post import batched_nms  # written by the post-processing owner; imported lazily
-
     cap = int(test_cfg.max_seg_num)
     n_labels = int(np.unique(cands.labels).size)
     segs, scores, labels = batched_nms(

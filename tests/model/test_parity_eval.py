@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tests.model._compare import check_close, match_detections
+from tests.model._compare import check_close
 from tests.model.conftest import CASES
+from unimd_lib.parity.compare import match_detections
 from unimd_lib.parity.harness import run_eval
 
 FEATURE_PREFIXES = ("backbone.feat", "backbone.mask", "neck.feat", "neck.mask", "points")

@@ -34,7 +34,7 @@ def test_run_writes_reference_layout(tmp_path, capsys):
     assert main(["parity", str(case), "--out", str(tmp_path), "--compare"]) == 0
     printed = capsys.readouterr().out
     assert "charades: backward_loss 239.12" in printed
-    summary = json.loads(printed[printed.index("{") :])
+    summary = json.loads(printed.split("\n", 1)[1])
     assert summary["eval.heads"]["max_abs"] < 1e-4 and summary["train.losses_max_rel"] < 1e-5
     assert all(v["unmatched"] == 0 for k, v in summary.items() if k.endswith(".det"))
     for name in FILES:

@@ -100,7 +100,7 @@ def compare_outputs(out_dir: str | Path, ref_dir: str | Path) -> dict:
     summary["train.outputs"] = _group(ours, ref, sorted(k for k in ref if ".gt_" not in k))
     summary["train.targets"] = _group(ours, ref, sorted(k for k in ref if ".gt_" in k))
     ours, ref = dict(np.load(out_dir / "train_grads_small.npz")), dict(np.load(ref_dir / "train_grads_small.npz"))
-    rel_to_max = max(_dev(ours[k], ref[k])[0] / (np.abs(ref[k]).max() + 1e-12) for k in ref)
+    rel_to_max = max(_dev(ours[k], ref[k])[0] / (float(np.abs(ref[k]).max()) + 1e-12) for k in ref)
     summary["train.grads_small"] = {"n": len(ref), "max_abs_over_tensor_absmax": rel_to_max}
     name = "optim_params_after_3_steps_small.npz"
     ours, ref = dict(np.load(out_dir / name)), dict(np.load(ref_dir / name))

@@ -14,6 +14,11 @@ class ConvNeXtBlock(nn.Module):
 
     dwconv: depthwise k (padding k//2, bias); LN over channels, eps 1e-6; MLP: Linear C→4C, exact GELU,
     Linear 4C→C; γ: layer scale (init 1e-6). Default PyTorch init for the convs and linears.
+
+    Everything after the depthwise conv is per position and the output is masked, so the LN/MLP branch only
+    matters at valid positions: the original's mask after the dwconv is skipped (it changes no output and no
+    gradient), and on CPU the branch runs on the valid rows only when there is padding (training pads every
+    video to max_seq_len, evaluation to at least max_seq_len) — same values, less work.
     """
 
     def __init__(self, channels: int, kernel_size: int, drop_path: float = 0.0, layer_scale_init: float = 1e-6):
@@ -25,11 +30,26 @@ class ConvNeXtBlock(nn.Module):
         self.layer_scale = nn.Parameter(torch.full((channels,), float(layer_scale_init)))
         self.drop_path = DropPath(drop_path)
 
+    def branch(self, y: torch.Tensor) -> torch.Tensor:
+        """The per-position residual branch on channels-last rows [..., C]."""
+        return self.fc2(F.gelu(self.fc1(self.norm(y)))) * self.layer_scale
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # the depthwise conv reads padded positions of x (they need not be 0): faithful to the original.
-        # The original also masks the dwconv output; everything after it is per position and the block output
-        # is masked, so that multiplication changes no valid value nor any gradient: skipped.
-        y = self.dwconv(x).transpose(1, 2)
-        y = self.fc2(F.gelu(self.fc1(self.norm(y))))
-        y = (y * self.layer_scale).transpose(1, 2)
-        return (x + self.drop_path(y)) * mask
+        # the depthwise conv reads padded positions of x (they need not be 0): faithful to the original
+        y = self.dwconv(x).transpose(1, 2)  # [B, T, C]
+        rows = valid_rows(mask) if x.device.type == "cpu" else None
+        if rows is None:
+            y = self.branch(y)
+        else:
+            b, t, c = y.shape
+            valid = self.branch(y.reshape(b * t, c).index_select(0, rows))
+            y = valid.new_zeros(b * t, c).index_copy(0, rows, valid).view(b, t, c)
+        return (x + self.drop_path(y.transpose(1, 2))) * mask
+
+
+def valid_rows(mask: torch.Tensor) -> torch.Tensor | None:
+    """Flat (b·T + t) indices of the valid positions of a [B, 1, T] mask; None when nothing is padded."""
+    flat = mask.reshape(-1) > 0
+    if bool(flat.all()):
+        return None
+    return flat.nonzero().squeeze(1)

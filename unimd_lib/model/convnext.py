@@ -34,9 +34,20 @@ class ConvNeXtBlock(nn.Module):
         """The per-position residual branch on channels-last rows [..., C]."""
         return self.fc2(F.gelu(self.fc1(self.norm(y)))) * self.layer_scale
 
+    def depthwise(self, x: torch.Tensor) -> torch.Tensor:
+        """The depthwise conv of [B, C, T] → channels-last [B, T, C] (contiguous).
+
+        Run as a 2-D conv on a channels-last [B, C, 1, T] view: oneDNN's channels-last depthwise kernel is
+        ~1.5× faster (fwd + bwd) than the 1-D one, and its output is already laid out for the LN/MLP branch.
+        """
+        xl = x.transpose(1, 2).contiguous().transpose(1, 2).unsqueeze(2)
+        k = self.dwconv.kernel_size[0]
+        y = F.conv2d(xl, self.dwconv.weight.unsqueeze(2), self.dwconv.bias, padding=(0, k // 2), groups=x.shape[1])
+        return y.squeeze(2).transpose(1, 2)
+
     def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         # the depthwise conv reads padded positions of x (they need not be 0): faithful to the original
-        y = self.dwconv(x).transpose(1, 2)  # [B, T, C]
+        y = self.depthwise(x)  # [B, T, C]
         rows = valid_rows(mask) if x.device.type == "cpu" else None
         if rows is None:
             y = self.branch(y)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
+import torch
 
 from unimd_lib.backend import cupy_module, gpu_available
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One intra-op thread per xdist worker (and per subprocess / notebook kernel they start): two workers with
+    # two OpenMP threads each on two cores spin-wait on each other and run up to 10x slower, not 2x.
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
 
 
 def shared_path(*parts: str) -> Path:

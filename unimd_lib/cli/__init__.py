@@ -11,7 +11,16 @@ from collections.abc import Sequence
 from unimd_lib import __version__
 
 # module names under unimd_lib.cli, in the order `unimd --help` lists them
-SUBCOMMANDS: tuple[str, ...] = ("make_synthetic", "train", "predict", "evaluate", "export", "sweep", "parity")
+SUBCOMMANDS: tuple[str, ...] = (
+    "make_synthetic",
+    "train",
+    "predict",
+    "evaluate",
+    "export",
+    "sweep",
+    "notebooks",
+    "parity",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

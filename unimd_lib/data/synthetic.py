@@ -283,3 +283,13 @@ One numpy generator seeded by `seed` drives everything; the same seed and sizes 
 |---|---|
 {knobs}
 """
+
+
+def ensure_generated(out: str | os.PathLike, spec: SyntheticSpec | None = None) -> Path:
+    """``out/config.yaml`` of a synthetic benchmark, generating it first when ``out`` holds none (an existing
+    benchmark is used as it is, whatever ``spec`` says)."""
+    out = Path(out)
+    config = out / "config.yaml"
+    if not config.exists():
+        generate(out, spec or SyntheticSpec())
+    return config

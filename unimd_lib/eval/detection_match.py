@@ -83,11 +83,15 @@ def _visit_order(xp, eligible, pair_pred, tiou, pair_offset, pair_count):
     return xp.asarray(o)
 
 
-def greedy_true_positives(xp, thresholds, pair_pred, pair_gt, tiou, pair_offset, pair_count, blocks, n_pred):
-    """``tp[t, i]``: prediction ``i`` (ranked order) is a TP at threshold ``t``; everything else is a FP."""
+def greedy_true_positives(
+    xp, thresholds, pair_pred, pair_gt, tiou, pair_offset, pair_count, blocks, n_pred, return_matches=False
+):
+    """``tp[t, i]``: prediction ``i`` (ranked order) is a TP at threshold ``t``; everything else is a FP.
+    With ``return_matches``, also ``match[t, i]``: the (block-sorted) GT index it locked, -1 for a FP."""
     n_gt, n_blocks = len(blocks.of_gt), len(blocks.start)
     block_of_gt = xp.asarray(blocks.of_gt)
     tp = xp.zeros((len(thresholds), n_pred), dtype=bool)
+    match = xp.full((len(thresholds), n_pred), -1, dtype=xp.int64) if return_matches else None
     eligible = xp.flatnonzero((tiou >= thresholds.min()) | xp.isnan(tiou))
     eligible = eligible[_visit_order(xp, eligible, pair_pred, tiou, pair_offset, pair_count)]
     e_pred, e_gt, e_tiou = pair_pred[eligible], pair_gt[eligible], tiou[eligible]
@@ -109,9 +113,11 @@ def greedy_true_positives(xp, thresholds, pair_pred, pair_gt, tiou, pair_offset,
             accept = bp < cutoff[block_of_gt[bg]]
             tp[t, bp[accept]] = True
             locked[bg[accept]] = True
+            if match is not None:
+                match[t, bp[accept]] = bg[accept]
             still_open = sp >= cutoff[block_of_gt[sg]]
             sp, sg = sp[still_open], sg[still_open]
-    return tp
+    return (tp, match) if return_matches else tp
 
 
 def topk_hit_counts(xp, thresholds, top_k, blocks, gt_s, gt_e, gt_label, preds, num_classes):

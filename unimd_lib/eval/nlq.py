@@ -42,6 +42,18 @@ class NLQResult:
         return out
 
 
+def nlq_iou(xp, p_start, p_end, g_start, g_end):
+    """Official NLQ IoU: inter / hull (both clipped at 0; 0/0 = NaN, which never hits)."""
+    inter = xp.maximum(0.0, xp.minimum(p_end, g_end) - xp.maximum(p_start, g_start))
+    union = xp.maximum(0.0, xp.maximum(p_end, g_end) - xp.minimum(p_start, g_start))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return 1.0 * inter / union
+
+
+def nlq_hit(xp, iou, thr: float):
+    return iou > thr  # QUIRK: strict
+
+
 def flatten_windows(submission: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(entry index, rank, start, end) of every predicted window of a submission table."""
     lengths = submission["predicted_times"].map(len).to_numpy(np.int64)
@@ -82,15 +94,12 @@ def evaluate_nlq(
     gs = xp.asarray(gt["t_start"].to_numpy(np.float64)[g])
     ge = xp.asarray(gt["t_end"].to_numpy(np.float64)[g])
     ws, we = xp.asarray(ws), xp.asarray(we)
-    inter = xp.maximum(0.0, xp.minimum(we, ge) - xp.maximum(ws, gs))
-    union = xp.maximum(0.0, xp.maximum(we, ge) - xp.minimum(ws, gs))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = 1.0 * inter / union
+    iou = nlq_iou(xp, ws, we, gs, ge)
     e, r = xp.asarray(entry), xp.asarray(rank)
     hits = np.zeros((len(thresholds), len(top_k)), dtype=np.int64)
     for i, thr in enumerate(thresholds):
         best = xp.full(n, np.iinfo(np.int64).max, dtype=xp.int64)
-        m = iou > thr  # QUIRK: strict
+        m = nlq_hit(xp, iou, thr)
         _xp.scatter_min(xp, best, e[m], r[m])
         for j, k in enumerate(top_k):
             hits[i, j] = int((best < k).sum())

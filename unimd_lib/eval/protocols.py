@@ -44,7 +44,7 @@ from unimd_lib.eval.charades_frames import (
     frame_labels,
     per_frame_map,
 )
-from unimd_lib.eval.detection_gt import read_detection_ground_truth
+from unimd_lib.eval.detection_gt import DetectionGroundTruth, read_detection_ground_truth
 from unimd_lib.eval.detection_map import evaluate_detection
 from unimd_lib.eval.nlq import evaluate_nlq
 from unimd_lib.eval.recall import evaluate_captions, evaluate_sta
@@ -90,19 +90,26 @@ def _strip_v_prefix(ids: pd.Series, known: set[str]) -> pd.Series:
     return ids.where(~fix, ids.str[2:])
 
 
+def prepare_detection_predictions(gt: DetectionGroundTruth, predictions: pd.DataFrame, ext_scores=None) -> pd.DataFrame:
+    """What the detection protocols score: validated predictions, fused with ``ext_scores`` (a class-score file
+    or mapping; ANet) when given, and ``v_`` ids mapped onto GT ids (see ``_strip_v_prefix``)."""
+    predictions = validate_predictions(predictions, "detection")
+    known = set(gt.video_id)
+    if ext_scores is not None:
+        scores = read_class_scores(ext_scores) if not isinstance(ext_scores, Mapping) else ext_scores
+        scores = {
+            (k[2:] if k.startswith("v_") and k[2:] in known and k not in known else k): v for k, v in scores.items()
+        }
+        predictions = predictions.assign(video_id=_strip_v_prefix(predictions["video_id"], known))
+        predictions = fuse_external_scores(predictions, scores, source=str(ext_scores))
+    return predictions.assign(video_id=_strip_v_prefix(predictions["video_id"], known))
+
+
 def _detection(thresholds) -> Evaluate:
     def run(gt_path, predictions, split, ext_scores, backend):
         gt = read_detection_ground_truth(gt_path, split)
-        predictions = validate_predictions(predictions, "detection")
+        predictions = prepare_detection_predictions(gt, predictions, ext_scores)
         known = set(gt.video_id)
-        if ext_scores is not None:
-            scores = read_class_scores(ext_scores) if not isinstance(ext_scores, Mapping) else ext_scores
-            scores = {
-                (k[2:] if k.startswith("v_") and k[2:] in known and k not in known else k): v for k, v in scores.items()
-            }
-            predictions = predictions.assign(video_id=_strip_v_prefix(predictions["video_id"], known))
-            predictions = fuse_external_scores(predictions, scores, source=str(ext_scores))
-        predictions = predictions.assign(video_id=_strip_v_prefix(predictions["video_id"], known))
         outside = int((~predictions["video_id"].isin(known)).sum())
         _note(f"{len(predictions)} predictions; {outside} on videos without GT in split {split!r} (false positives)")
         return evaluate_detection(gt, predictions, thresholds, backend=backend).metrics()

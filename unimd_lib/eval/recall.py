@@ -28,6 +28,35 @@ STA_RANKS, STA_THRESHOLDS = (1, 5), (0.5, 0.7)
 CAPTION_RANKS, CAPTION_THRESHOLDS = (1, 5), (0.5, 0.7)
 
 
+def sta_gt_segments(t_start, t_end) -> tuple[np.ndarray, np.ndarray]:
+    """Charades-STA GT windows as the original loads them: float32, a start > end pair swapped."""
+    gs, ge = np.asarray(t_start, dtype=np.float32), np.asarray(t_end, dtype=np.float32)
+    return np.minimum(gs, ge), np.maximum(gs, ge)
+
+
+def sta_iou(xp, p_start, p_end, g_start, g_end):
+    """Charades-STA IoU, float32 throughout (float32 inputs): ``inter / ((len_gt + len_pred) - inter)``."""
+    inter = xp.maximum(xp.minimum(p_end, g_end) - xp.maximum(p_start, g_start), xp.float32(0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return inter / ((g_end - g_start) + (p_end - p_start) - inter)
+
+
+def sta_hit(xp, iou, thr: float):
+    """A Charades-STA window hits at ``thr`` when its float32 IoU is ``>= float32(thr)`` (NaN never hits)."""
+    return iou >= xp.float32(thr)
+
+
+def captions_iou(xp, p_start, p_end, g_start, g_end):
+    """ActivityNet-Captions IoU (float64): ``inter / (min(hull, len_gt + len_pred) + 1e-8)``."""
+    inter = xp.maximum(0.0, xp.minimum(g_end, p_end) - xp.maximum(g_start, p_start))
+    union = xp.minimum(xp.maximum(g_end, p_end) - xp.minimum(g_start, p_start), (g_end - g_start) + (p_end - p_start))
+    return inter / (union + 1e-8)
+
+
+def captions_hit(xp, iou, thr: float):
+    return iou >= thr
+
+
 def _first_hit_rank(xp, n_queries: int, query, rank, hit):
     """Per query, the best (smallest) rank among windows with ``hit`` (int64 max if none)."""
     best = xp.full(n_queries, np.iinfo(np.int64).max, dtype=xp.int64)
@@ -53,9 +82,7 @@ def evaluate_sta(gt: pd.DataFrame, predictions: pd.DataFrame, backend: str = "nu
     ``video_id, query_index, t_start, t_end, score``."""
     xp = get_xp(backend)
     Q = len(gt)
-    gs = gt["t_start"].to_numpy(np.float32)
-    ge = gt["t_end"].to_numpy(np.float32)
-    gs, ge = np.minimum(gs, ge), np.maximum(gs, ge)  # the loader swaps start > end
+    gs, ge = sta_gt_segments(gt["t_start"], gt["t_end"])
     q_index = pd.MultiIndex.from_arrays([gt["video_id"].astype(str), gt["index"].to_numpy(np.int64)])
     q = q_index.get_indexer(
         pd.MultiIndex.from_arrays([predictions["video_id"].astype(str), predictions["query_index"].to_numpy(np.int64)])
@@ -71,13 +98,11 @@ def evaluate_sta(gt: pd.DataFrame, predictions: pd.DataFrame, backend: str = "nu
     ps = xp.asarray(predictions["t_start"].to_numpy(np.float32)[rows])
     pe = xp.asarray(predictions["t_end"].to_numpy(np.float32)[rows])
     g_s, g_e = xp.asarray(gs)[q], xp.asarray(ge)[q]
-    inter = xp.maximum(xp.minimum(pe, g_e) - xp.maximum(ps, g_s), xp.float32(0))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        iou = inter / ((g_e - g_s) + (pe - ps) - inter)  # float32 throughout
+    iou = sta_iou(xp, ps, pe, g_s, g_e)
     nan_rank = _first_hit_rank(xp, Q, q, rank, xp.isnan(iou))  # a NaN makes the top-k max NaN: no hit
     hits, hit_per_query = {}, {}
     for thr in STA_THRESHOLDS:
-        best = _first_hit_rank(xp, Q, q, rank, iou >= xp.float32(thr))
+        best = _first_hit_rank(xp, Q, q, rank, sta_hit(xp, iou, thr))
         for k in STA_RANKS:
             hit = _xp.host((best < k) & ~(nan_rank < k))
             hits[f"{k}-{thr:.2f}"] = int(hit.sum())
@@ -130,12 +155,10 @@ def evaluate_captions(gt: pd.DataFrame, windows: pd.DataFrame, backend: str = "n
     pe = xp.asarray(windows["t_end"].to_numpy(np.float64)[rows])
     g_s = xp.asarray(gt["t_start"].to_numpy(np.float64))[q]
     g_e = xp.asarray(gt["t_end"].to_numpy(np.float64))[q]
-    inter = xp.maximum(0.0, xp.minimum(g_e, pe) - xp.maximum(g_s, ps))
-    union = xp.minimum(xp.maximum(g_e, pe) - xp.minimum(g_s, ps), (g_e - g_s) + (pe - ps))
-    iou = inter / (union + 1e-8)
+    iou = captions_iou(xp, ps, pe, g_s, g_e)
     hits, recall = {}, {}
     for thr in sorted(CAPTION_THRESHOLDS, reverse=True):  # the original loops 0.7 then 0.5
-        best = _first_hit_rank(xp, N, q, rank, iou >= thr)
+        best = _first_hit_rank(xp, N, q, rank, captions_hit(xp, iou, thr))
         for k in CAPTION_RANKS:
             h = int((best < k).sum())
             hits[f"R@{k}IOU{thr}"] = h

@@ -38,15 +38,18 @@ def run_scheme(
     pretrain_task: str | None = None,
     init_from: str | os.PathLike | None = None,
     progress: bool | None = None,
+    on_validation=None,
 ) -> TrainResult:
     """One run definition. With ``pretrain_task`` (``tad`` or ``mr``), first train that task alone into
     ``out/pretrain_<pretrain_task>``, then train ``task`` from its weights into ``out/finetune_<task>``."""
     if pretrain_task is None:
-        return train_or_resume(cfg, out, task=task, sampling=sampling, init_from=init_from, progress=progress)
+        return train_or_resume(
+            cfg, out, task=task, sampling=sampling, init_from=init_from, progress=progress, on_validation=on_validation
+        )
     if pretrain_task not in ("tad", "mr"):
         raise ValueError(f"pretrain_task must be 'tad' or 'mr', got {pretrain_task!r}")
     out = Path(out)
     first = train_or_resume(cfg, out / f"pretrain_{pretrain_task}", task=pretrain_task, init_from=init_from,
                             progress=progress)  # fmt: skip
     return train_or_resume(cfg, out / f"finetune_{task}", task=task, sampling=sampling, init_from=first.run_dir,
-                           progress=progress)  # fmt: skip
+                           progress=progress, on_validation=on_validation)  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,7 +57,9 @@ class Trainer:
         sampling: str = "random",
         init_from: str | os.PathLike | None = None,
         progress: bool | None = None,
+        on_validation: Callable[[int, dict[str, float]], None] | None = None,
     ):
+        self.on_validation = on_validation
         self.cfg, self.task, self.sampling, self.init_from = cfg, task, sampling, init_from
         self.scheme = _scheme(task, sampling)
         self.progress = cfg.run.progress if progress is None else progress
@@ -189,6 +192,8 @@ class Trainer:
         self.last_metrics = metrics
         self.run.append_row(VAL_LOG, {"epoch": self.epoch, "iteration": self.iteration, **metrics})
         self.run.scalars(self.iteration, {f"val/{k}": v for k, v in metrics.items()})
+        if self.on_validation is not None:
+            self.on_validation(self.epoch, metrics)
         key = selection_metric(self.cfg, self.task)
         value = metrics.get(key, -math.inf) if key else -math.inf
         if key is None or value >= self.best["value"]:  # ties go to the later epoch, as the original
@@ -239,6 +244,11 @@ def train(
     resume: bool = False,
     init_from: str | os.PathLike | None = None,
     progress: bool | None = None,
+    on_validation: Callable[[int, dict[str, float]], None] | None = None,
 ) -> TrainResult:
-    """Train ``cfg`` into the run folder ``out`` (library entry point of ``unimd train``)."""
-    return Trainer(cfg, out, task=task, sampling=sampling, init_from=init_from, progress=progress).fit(resume=resume)
+    """Train ``cfg`` into the run folder ``out`` (library entry point of ``unimd train``). ``on_validation``
+    is called with (epoch, metrics) after each validation (e.g. ``views.LiveCurves.on_validation``)."""
+    trainer = Trainer(
+        cfg, out, task=task, sampling=sampling, init_from=init_from, progress=progress, on_validation=on_validation
+    )
+    return trainer.fit(resume=resume)

@@ -1,0 +1,37 @@
+"""``unimd notebooks run``: execute the numbered notebooks headlessly (papermill) into a run folder."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import yaml
+
+from unimd_lib.tools.notebook_runner import run_notebooks
+
+
+def add_parser(subparsers) -> None:
+    p = subparsers.add_parser("notebooks", help="execute the numbered notebooks headlessly")
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    r = sub.add_parser(
+        "run",
+        help="run notebooks/NN_*.ipynb with papermill",
+        description="Execute the numbered notebooks in order with papermill (with an execution timeout) and "
+        "write the executed copies to --out. Parameters (-p NAME VALUE, YAML values) go to every notebook.",
+    )
+    r.add_argument("--src", default="notebooks")
+    r.add_argument("--out", default="runs/notebooks")
+    r.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"))
+    r.add_argument("--timeout", type=int, default=900, help="seconds per cell (papermill execution timeout)")
+    r.add_argument("--only", nargs="+", help="name prefixes, e.g. 01 05")
+    r.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    params = {name: yaml.safe_load(value) for name, value in args.parameter}
+    results = run_notebooks(args.src, args.out, params, timeout=args.timeout, only=args.only)
+    for res in results:
+        status = "ok" if res.ok else f"FAILED ({res.error})"
+        print(f"{res.name}: {status} in {res.seconds:.1f} s -> {res.output}")
+    print(json.dumps({"ok": all(r.ok for r in results), "seconds": round(sum(r.seconds for r in results), 1)}))
+    return 0 if all(r.ok for r in results) else 1

@@ -1,0 +1,1 @@
+"""Workbench tooling around the library: notebook support and headless notebook execution."""

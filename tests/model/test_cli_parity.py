@@ -27,18 +27,16 @@ def test_parser():
 
 
 @pytest.mark.slow
-def test_run_writes_reference_layout(tmp_path, monkeypatch, capsys):
-    import unimd_lib.post as post
-
-    if not hasattr(post, "batched_nms"):
-        from tests.model import _softnms
-
-        monkeypatch.setattr(post, "batched_nms", _softnms.batched_nms, raising=False)
+def test_run_writes_reference_layout(tmp_path, capsys):
     case = shared_path("refcases", "model", "charades")
     from unimd_lib.cli import main
 
-    assert main(["parity", str(case), "--out", str(tmp_path)]) == 0
-    assert "charades: backward_loss 239.12" in capsys.readouterr().out
+    assert main(["parity", str(case), "--out", str(tmp_path), "--compare"]) == 0
+    printed = capsys.readouterr().out
+    assert "charades: backward_loss 239.12" in printed
+    summary = json.loads(printed.split("\n", 1)[1])
+    assert summary["eval.heads"]["max_abs"] < 1e-4 and summary["train.losses_max_rel"] < 1e-5
+    assert all(v["unmatched"] == 0 for k, v in summary.items() if k.endswith(".det"))
     for name in FILES:
         ours, ref = np.load(tmp_path / name), np.load(case / "recipe" / name)
         assert set(ours.files) == set(ref.files), name

@@ -82,13 +82,7 @@ def test_generated_kernels_are_non_negative_unless_switched_off():
     assert (w < 0).any()
 
 
-def test_predict_batch_equals_single_videos(small_model, monkeypatch):
-    import unimd_lib.post as post
-
-    if not hasattr(post, "batched_nms"):
-        from tests.model import _softnms
-
-        monkeypatch.setattr(post, "batched_nms", _softnms.batched_nms, raising=False)
+def test_predict_batch_equals_single_videos(small_model):
     recs = _records(1)
     both = small_model.predict(collate(recs, max_seq_len=T_MAX, training=False))
     for i, rec in enumerate(recs):

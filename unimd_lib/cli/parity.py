@@ -17,6 +17,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", dest="out_dir", required=True, metavar="OUT_DIR", help="output folder (created)")
     p.add_argument("--variant", default="recipe", help="weight variant sub-folder (default: recipe)")
     p.add_argument("--threads", type=int, default=2, help="torch threads (the references used 2)")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="afterwards print the deviations from the case's reference files (max abs/rel, detection sets)",
+    )
     p.set_defaults(func=_run)
     return p
 
@@ -29,4 +34,12 @@ def _run(args: argparse.Namespace) -> int:
     print(
         f"{res['case']}: backward_loss {det['backward_loss']:.6g}, num_pos {det['num_pos']}, outputs in {args.out_dir}"
     )
+    if args.compare:
+        import json
+        from pathlib import Path
+
+        from unimd_lib.parity.compare import compare_outputs
+
+        ref = Path(args.case_dir) / args.variant
+        print(json.dumps(compare_outputs(args.out_dir, ref), indent=1))
     return 0

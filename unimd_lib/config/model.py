@@ -34,7 +34,8 @@ IGNORED_TRAIN_KEYS = ("cls_prior_prob", "head_empty_cls", "dropout", "droppath",
 
 @dataclass
 class QuirksConfig:
-    """Switches for the original's number-changing quirks. Defaults (all) reproduce the original.
+    """Switches for the original's number-changing quirks. The defaults (all of them) reproduce the original
+    and hence its published numbers; the parity reference cases run with them. Tests: tests/model/test_quirks.py.
 
     * ``ignore_cls_prior_prob`` (§11.1, §3.7): the dot head starts with bias b = 0 (scores ≈ 0.5) instead of
       the RetinaNet prior ``-log((1 - p) / p)`` with p = ``train_cfg.cls_prior_prob``.

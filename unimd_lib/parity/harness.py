@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from unimd_lib.formats.files import atomic_path, write_json_atomic
+from unimd_lib.model.inference import detections
 from unimd_lib.model.layers import Dropout, DropPath
 from unimd_lib.model.original import name_map, original_shape
 from unimd_lib.model.unimd import UniMD
@@ -104,9 +105,6 @@ def run_eval(model: UniMD, case: Case) -> tuple[dict[str, np.ndarray], dict]:
             for task in ("tad", "mr"):
                 for field, arr in zip(("segments", "scores", "labels"), cands[task], strict=True):
                     arrays[f"{p}{task}.pre_nms.{field}"] = arr
-            if dets is None:
-                summary[p + "det"] = "skipped: unimd_lib.post.batched_nms is not available"
-                continue
             for task in ("tad", "mr"):
                 for field, arr in zip(("segments", "scores", "labels"), dets[task], strict=True):
                     arrays[f"{p}{task}.det.{field}"] = arr
@@ -123,14 +121,9 @@ def run_eval(model: UniMD, case: Case) -> tuple[dict[str, np.ndarray], dict]:
     return arrays, summary
 
 
-def _detections(model: UniMD, batch, cands) -> dict | None:
-    try:
-        from unimd_lib.post import batched_nms  # noqa: F401
-    except ImportError:
-        return None
-    from unimd_lib.model.inference import detections
-
-    return detections([cands], batch, model.cfg.test_cfg, per_video_cap=model.cfg.quirks.max_seg_num_per_video)[0]
+def _detections(model: UniMD, batch, cands) -> dict:
+    per_video = model.cfg.quirks.max_seg_num_per_video
+    return detections([cands], batch, model.cfg.test_cfg, per_video_cap=per_video)[0]
 
 
 def _top5(video_id: str, det) -> dict:

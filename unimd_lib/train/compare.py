@@ -36,6 +36,7 @@ def compare_schemes(
     rows = []
     for seed in seeds:
         c, base = with_seed(cfg, seed), out / f"seed_{seed}"
+        c.run.val_every = c.opt.run_epochs  # only the last epoch is compared: validate once, at the end
         tad = run_scheme(c, base / "tad_alone", task="tad", progress=progress)
         mr = run_scheme(c, base / "mr_alone", task="mr", progress=progress)
         rnd = run_scheme(c, base / "random", task="all", sampling="random", progress=progress)

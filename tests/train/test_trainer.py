@@ -88,7 +88,18 @@ def test_train_cli_mr_individual(tiny_bench, tmp_path, capsys):
     assert main(argv) == 0
     best = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["best"]
     assert set(best) >= {"mr/R1@0.30", "mr/R5@0.50", "mr/mIoU"} and not any(k.startswith("tad/") for k in best)
-    assert (out / "predictions" / "validation_mr.csv").is_file()
+    preds = out / "predictions" / "validation_mr.csv"
+    # the run's table → the official NLQ submission → the official metric: the numbers the run reported
+    bench = tiny_bench.parent
+    sub = tmp_path / "submission.json"
+    assert (
+        main(["export", "ego4d_nlq", "--pred", str(preds), "--clips", str(bench / "mr.json"), "--out", str(sub)]) == 0
+    )
+    capsys.readouterr()
+    assert main(["evaluate", "ego4d_nlq", "--gt", str(bench / "mr_official_validation.json"), "--pred", str(sub)]) == 0
+    official = json.loads(capsys.readouterr().out)
+    for key in ("R1@0.30", "R5@0.50", "mIoU"):
+        assert official[key] == pytest.approx(best[f"mr/{key}"], rel=1e-12), key
 
 
 def test_wrong_feature_dimension_is_reported(tiny_bench, tmp_path):

@@ -38,6 +38,8 @@ KINDS: dict[str, tuple[tuple[str, str], ...]] = {
     "nlq": (("clip_uid", ID), ("query_index", INT), ("t_start", TIME), ("t_end", TIME), ("score", SCORE)),
 }
 _DTYPES = {ID: "str", INT: np.int64, TIME: np.float32, SCORE: np.float64}
+# accepted in place of a missing column: what ``unimd predict`` writes for every MR benchmark
+ALIASES = {"clip_uid": "video_id", "sentence_index": "query_index", "query_index": "sentence_index"}
 
 
 def columns(kind: str) -> list[str]:
@@ -69,6 +71,9 @@ def validate_predictions(df: pd.DataFrame, kind: str, source: str | os.PathLike 
     position as if they came from a CSV with a header).
     """
     schema = _schema(kind)
+    for col, alias in ALIASES.items():  # a run's MR table (video_id, query_index) serves every MR kind
+        if col in (c for c, _ in schema) and col not in df.columns and alias in df.columns:
+            df = df.rename(columns={alias: col})
     missing = [c for c, _ in schema if c not in df.columns]
     if missing:
         raise DataError(source, None, f"missing column(s) {missing}; {kind} predictions need {columns(kind)}")

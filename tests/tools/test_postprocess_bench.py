@@ -14,7 +14,7 @@ from unimd_lib.post.nms import batched_nms
 from unimd_lib.tools import postprocess_bench as pb
 from unimd_lib.train.evaluate import evaluate_predictions
 from unimd_lib.train.predict import predict_run
-from unimd_lib.train.trainer import load_run_config
+from unimd_lib.train.run_model import load_run_config
 
 NMS_COLUMNS = ["task", "backend", "api", "videos", "candidates", "kept", "seconds", "videos_per_s", "speedup", "equal",
                "max_abs_diff"]  # fmt: skip

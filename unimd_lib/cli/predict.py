@@ -7,6 +7,7 @@ import json
 
 from unimd_lib.train.predict import predict_run
 from unimd_lib.train.run_dir import RunDir
+from unimd_lib.train.run_model import load_run_config
 
 
 def add_parser(subparsers) -> None:
@@ -29,14 +30,7 @@ def run(args: argparse.Namespace) -> int:
     preds = predict_run(
         args.run, args.split, checkpoint=args.checkpoint, device=args.device, progress=not args.no_progress
     )
-    split = args.split
-    run_dir = RunDir(args.run, writer=False)
-    files = {task: str(run_dir.prediction_file(split or _val_split(args.run), task)) for task in preds}
+    split = args.split or load_run_config(args.run)[0].data.val_split
+    files = {task: str(RunDir(args.run, writer=False).prediction_file(split, task)) for task in preds}
     print(json.dumps({"rows": {t: len(df) for t, df in preds.items()}, "files": files}))
     return 0
-
-
-def _val_split(run: str) -> str:
-    from unimd_lib.train.trainer import load_run_config
-
-    return load_run_config(run)[0].data.val_split

@@ -98,24 +98,10 @@ def candidates_from_run(
     progress: bool = False,
 ) -> SplitCandidates:
     """Candidates of a trained run on ``split`` (default: its validation split) with its best or last EMA weights."""
-    from unimd_lib.data.dataset import VideoDataset
-    from unimd_lib.model.unimd import UniMD
-    from unimd_lib.train.checkpoint import load_checkpoint
-    from unimd_lib.train.run_dir import RunDir
-    from unimd_lib.train.runtime import pick_device
-    from unimd_lib.train.trainer import load_run_config
+    from unimd_lib.train.run_model import open_run
 
-    cfg, info = load_run_config(run_dir)
-    run = RunDir(run_dir, writer=False)
-    path = {"best": run.best_checkpoint, "last": run.last_checkpoint}.get(checkpoint)
-    if path is None:
-        raise ValueError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
-    state = load_checkpoint(path)
-    dev = pick_device(device)
-    model = UniMD(cfg.model).to(dev)
-    model.load_state_dict(state["ema"] if "ema" in state else state["model"])
-    dataset = VideoDataset(cfg.data, split or cfg.data.val_split, info["task"], training=False)
-    return collect_candidates(model, dataset, dev, progress=progress, cfg=cfg)
+    trained = open_run(run_dir, checkpoint=checkpoint, device=device)
+    return collect_candidates(trained.model, trained.dataset(split), trained.device, progress=progress, cfg=trained.cfg)
 
 
 def notebook_run(

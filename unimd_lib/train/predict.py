@@ -16,7 +16,9 @@ from tqdm.auto import tqdm
 from unimd_lib.data.collate import collate
 from unimd_lib.data.dataset import VideoDataset
 from unimd_lib.data.record import VideoQueries
+from unimd_lib.formats.files import atomic_path
 from unimd_lib.model.unimd import UniMD
+from unimd_lib.train.run_dir import RunDir
 from unimd_lib.train.runtime import eval_mode
 
 TAD_COLUMNS = ("video_id", "t_start", "t_end", "label", "score")
@@ -88,25 +90,18 @@ def predict_run(
 ) -> dict[str, pd.DataFrame]:
     """Predictions of a trained run on ``split`` (default: the validation split) with its ``best`` or ``last``
     EMA weights; written to ``RUN/predictions/<split>_<task>.csv`` when ``write``."""
-    from unimd_lib.train.checkpoint import load_checkpoint
-    from unimd_lib.train.run_dir import RunDir
-    from unimd_lib.train.runtime import pick_device
-    from unimd_lib.train.trainer import load_run_config, write_predictions
+    from unimd_lib.train.run_model import open_run
 
-    cfg, info = load_run_config(run_dir)
-    run = RunDir(run_dir, writer=write)
-    path = {"best": run.best_checkpoint, "last": run.last_checkpoint}.get(checkpoint)
-    if path is None:
-        raise ValueError(f"checkpoint must be 'best' or 'last', got {checkpoint!r}")
-    state = load_checkpoint(path)
-    dev = pick_device(device)
-    model = UniMD(cfg.model).to(dev)
-    model.load_state_dict(state["ema"] if "ema" in state else state["model"])
-    split = split or cfg.data.val_split
-    tasks = info["task"]
-    dataset = VideoDataset(cfg.data, split, tasks, training=False)
-    preds = predict_dataset(model, dataset, dev, progress=progress, desc=f"predict {split}")
+    trained = open_run(run_dir, checkpoint=checkpoint, device=device)
+    dataset = trained.dataset(split)
+    preds = predict_dataset(trained.model, dataset, trained.device, progress=progress, desc=f"predict {dataset.split}")
     if write:
         for task, df in preds.items():
-            write_predictions(df, run.prediction_file(split, task))
+            write_predictions(df, RunDir(run_dir).prediction_file(dataset.split, task))
     return preds
+
+
+def write_predictions(df: pd.DataFrame, path) -> None:
+    """A prediction table as CSV, atomically (float32 values written exactly)."""
+    with atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, float_format="%.9g")

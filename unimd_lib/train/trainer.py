@@ -13,7 +13,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel as DDP
 
 from unimd_lib import __version__
-from unimd_lib.config.load import Config, load_config
+from unimd_lib.config.load import Config
 from unimd_lib.data.dataset import VideoDataset
 from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader, make_sampler
 from unimd_lib.errors import ConfigError
@@ -23,8 +23,9 @@ from unimd_lib.train.distributed import ShardedBatches, barrier, init_world, shu
 from unimd_lib.train.evaluate import evaluate_predictions, selection_metric
 from unimd_lib.train.loop import StepLog, train_one_epoch
 from unimd_lib.train.optim import ModelEma, WarmupCosineSchedule, make_adamw
-from unimd_lib.train.predict import predict_dataset
+from unimd_lib.train.predict import predict_dataset, write_predictions
 from unimd_lib.train.run_dir import TRAIN_LOG, VAL_LOG, RunDir
+from unimd_lib.train.run_model import checkpoint_weights
 from unimd_lib.train.runtime import configure, epoch_seed, grad_scaler
 
 TASKS = ("tad", "mr", "all")
@@ -234,26 +235,7 @@ def weights_from(source: str | os.PathLike) -> dict[str, torch.Tensor]:
     if p.is_dir():
         run = RunDir(p, writer=False)
         p = run.best_checkpoint if run.best_checkpoint.exists() else run.last_checkpoint
-    state = load_checkpoint(p)
-    if "ema" in state:
-        return state["ema"]
-    if "model" in state:
-        return state["model"]
-    raise ValueError(f"{p}: not a workbench checkpoint (no 'model' or 'ema' entry)")
-
-
-def load_run_config(run_dir: str | os.PathLike) -> tuple[Config, dict]:
-    """The config a run was trained with (its snapshot, data paths resolved as in the run) and ``run.json``."""
-    run = RunDir(run_dir, writer=False)
-    info = run.read_info()
-    return load_config(run.config_path), info
-
-
-def write_predictions(df, path: Path) -> None:
-    from unimd_lib.formats.files import atomic_path
-
-    with atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.9g")
+    return checkpoint_weights(load_checkpoint(p), p)
 
 
 def train(

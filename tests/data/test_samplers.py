@@ -90,3 +90,16 @@ def test_plan_sampler_drives_a_dataloader_per_epoch():
     sampler.set_epoch(1)
     assert list(loader) != first and [b for b in loader] == [s.indices for s in sync_plan(
         TAD_ONLY, MR_ONLY, BOTH, 2, seed=2, epoch=1)]  # fmt: skip
+
+
+def test_sync_fill_max_sees_every_task_only_video_each_epoch():
+    steps = sync_plan(TAD_ONLY, MR_ONLY, BOTH, batch_size=2, seed=4, epoch=0, fill="max")
+    diff = [s.indices for s in steps if s.kind == "diff"]
+    # m = max(7, 5) = 7 → floor(7 / 2) = 3 TAD-only + MR-only steps, the smaller MR-only set repeated
+    assert len(diff) == 3 and sum(s.kind == "both" for s in steps) == 3
+    tad = [i for d in diff for i in d[:2]]
+    mr = [i for d in diff for i in d[2:]]
+    assert len(set(tad)) == 6 and set(tad) <= set(TAD_ONLY)  # 6 of 7 (drop_last of the 7th)
+    assert set(mr) <= set(MR_ONLY) and len(mr) == 6 and len(set(mr)) == 5  # all 5, one repeated
+    with pytest.raises(ValueError, match="fill"):
+        sync_plan(TAD_ONLY, MR_ONLY, BOTH, batch_size=2, seed=4, epoch=0, fill="all")

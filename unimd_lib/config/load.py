@@ -217,6 +217,8 @@ def _check(cfg: Config, path: Path | None) -> None:
         raise ConfigError(path, "opt.type", f"only AdamW is implemented, got {cfg.opt.type!r}")
     if cfg.opt.schedule_type != "cosine":
         raise ConfigError(path, "opt.schedule_type", f"only cosine is implemented, got {cfg.opt.schedule_type!r}")
+    if cfg.loader.sync_fill not in ("min", "max"):
+        raise ConfigError(path, "loader.sync_fill", f"expected min|max, got {cfg.loader.sync_fill!r}")
     if cfg.run.amp not in ("none", "bf16", "fp16"):
         raise ConfigError(path, "run.amp", f"expected none|bf16|fp16, got {cfg.run.amp!r}")
     if cfg.opt.early_stop_epochs is not None and cfg.opt.early_stop_epochs > cfg.opt.total_epochs:

@@ -36,8 +36,15 @@ class OptConfig:
 
 @dataclass
 class LoaderConfig:
-    batch_size: int = 2
-    num_workers: int = 0
+    """``batch_size`` videos per step (synchronized co-training: per task in a TAD-only + MR-only step).
+    ``sync_task_ratio`` (TAD, MR): videos of each task per such step, in batch units; ``sync_fill``: ``min``
+    (the original: an epoch draws as many task-only videos of each task as the smaller set has) or ``max`` (as
+    many as the larger set has; the smaller one repeats)."""
+
+    batch_size: int = 8
+    num_workers: int = 4
+    sync_task_ratio: tuple[int, int] = (1, 1)
+    sync_fill: str = "min"
 
 
 @dataclass

@@ -70,13 +70,21 @@ def sync_plan(
     seed: int,
     epoch: int,
     task_ratio: tuple[int, int] = (1, 1),
+    fill: str = "min",
 ) -> list[Step]:
-    """Synchronised co-training: every step holds both tasks (see module docstring)."""
+    """Synchronised co-training: every step holds both tasks (see module docstring).
+
+    ``fill="min"`` is the original: m = the smaller task-only set (per ratio unit), so the larger one is
+    sub-sampled each epoch. ``"max"``: m = the larger one, the smaller set is repeated (FixLenSampler's
+    permutation + random repeats), so every task-only video is seen each epoch."""
     r_tad, r_mr = task_ratio
     if r_tad < 1 or r_mr < 1:
         raise ValueError(f"task_ratio must be positive integers, got {task_ratio}")
+    if fill not in ("min", "max"):
+        raise ValueError(f"fill must be 'min' or 'max', got {fill!r}")
     rng = epoch_rng(seed, epoch)
-    m = min(len(tad_only) // r_tad, len(mr_only) // r_mr)
+    sizes = (len(tad_only) // r_tad, len(mr_only) // r_mr)
+    m = min(sizes) if fill == "min" or 0 in sizes else max(-(-len(tad_only) // r_tad), -(-len(mr_only) // r_mr))
     tad = fix_len_sample(tad_only, m * r_tad, rng)
     mr = fix_len_sample(mr_only, m * r_mr, rng)
     n_t, n_m = batch_size * r_tad, batch_size * r_mr

@@ -69,7 +69,12 @@ def make_loader(
 
 
 def make_sampler(
-    dataset: VideoDataset, scheme: str, batch_size: int, seed: int, task_ratio: tuple[int, int] = (1, 1)
+    dataset: VideoDataset,
+    scheme: str,
+    batch_size: int,
+    seed: int,
+    task_ratio: tuple[int, int] = (1, 1),
+    sync_fill: str = "min",
 ) -> PlanSampler:
     """The training batch sampler of one scheme (spec §7): ``individual`` (dataset of one task), ``random``
     (one shuffled pass over the union; dataset with ``tasks='all'``) or ``sync`` (``tasks='all'``)."""
@@ -80,6 +85,6 @@ def make_sampler(
         raise ValueError(f"{scheme} training needs {need}, got tasks={dataset.tasks!r}")
     if scheme == "sync":
         parts = dataset.indices("tad_only"), dataset.indices("mr_only"), dataset.indices("both")
-        return PlanSampler(lambda e: sync_plan(*parts, batch_size, seed, e, task_ratio))
+        return PlanSampler(lambda e: sync_plan(*parts, batch_size, seed, e, task_ratio, sync_fill))
     every = list(range(len(dataset)))
     return PlanSampler(lambda e: individual_plan(every, batch_size, seed, e))

@@ -79,7 +79,14 @@ class Trainer:
         self.train_set = VideoDataset(cfg.data, cfg.data.train_split, data_tasks, cache=True)
         self.val_set = VideoDataset(cfg.data, cfg.data.val_split, data_tasks, training=False, cache=True)
         self.torch_train = TorchVideoDataset(self.train_set, seed=cfg.run.seed)
-        self.sampler = make_sampler(self.train_set, self.scheme, cfg.loader.batch_size, cfg.run.seed)
+        self.sampler = make_sampler(
+            self.train_set,
+            self.scheme,
+            cfg.loader.batch_size,
+            cfg.run.seed,
+            task_ratio=cfg.loader.sync_task_ratio,
+            sync_fill=cfg.loader.sync_fill,
+        )
         if cfg.loader.batch_size % self.world.size:
             raise ConfigError(cfg.source, "loader.batch_size", f"must split evenly over {self.world.size} processes")
         batches = ShardedBatches(self.sampler, self.world) if self.world.active else self.sampler

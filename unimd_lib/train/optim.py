@@ -137,20 +137,34 @@ class ModelEma:
             p.requires_grad_(False)
         self.decay = decay
         self.average_buffers = average_buffers
+        self._groups: tuple | None = None  # (model, averaged float pairs, copied pairs, int pairs), built once
+
+    def _pairs(self, model: nn.Module) -> tuple:
+        if self._groups is None or self._groups[0] is not model:
+            param_names = {n for n, _ in model.named_parameters()}
+            ema_state = self.module.state_dict(keep_vars=True)
+            avg, copied, ints = ([], []), ([], []), []
+            for name, m in model.state_dict(keep_vars=True).items():
+                e = ema_state[name]
+                if name not in param_names and not self.average_buffers:
+                    copied[0].append(e), copied[1].append(m)
+                elif e.is_floating_point():
+                    avg[0].append(e), avg[1].append(m)
+                else:
+                    ints.append((e, m))
+            self._groups = (model, avg, copied, ints)
+        return self._groups
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        param_names = {n for n, _ in model.named_parameters()}
-        ema_state = self.module.state_dict()
-        for name, m in model.state_dict().items():
-            e = ema_state[name]
-            m = m.to(e.device)
-            if name not in param_names and not self.average_buffers:
-                e.copy_(m)
-            elif e.is_floating_point():
-                e.mul_(self.decay).add_(m, alpha=1.0 - self.decay)
-            else:  # the original's formula on an int tensor: float result copied back (truncated)
-                e.copy_(self.decay * e + (1.0 - self.decay) * m)
+        _, (e_avg, m_avg), (e_copy, m_copy), ints = self._pairs(model)
+        # one fused call per group: the same arithmetic as e.mul_(decay).add_(m, alpha=1 - decay) per tensor
+        torch._foreach_mul_(e_avg, self.decay)
+        torch._foreach_add_(e_avg, [m.detach() for m in m_avg], alpha=1.0 - self.decay)
+        if e_copy:
+            torch._foreach_copy_(e_copy, m_copy)
+        for e, m in ints:  # the original's formula on an int tensor: float result copied back (truncated)
+            e.copy_(self.decay * e + (1.0 - self.decay) * m)
 
     def state_dict(self) -> dict:
         return self.module.state_dict()

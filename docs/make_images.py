@@ -3,7 +3,8 @@
     python docs/make_images.py [RUN_DIR]       # writes docs/images/fp_profile.png and timeline_static.png
 
 The explorer screenshot (docs/images/explorer.png) comes from the real-browser check
-(``UNIMD_SCREENSHOTS=docs/images pytest tests/views/test_browser.py``), which drives notebook 05 in JupyterLab.
+(``UNIMD_SCREENSHOTS=docs/images UNIMD_SCREENSHOT_RUN=RUN_DIR pytest tests/views/test_browser.py``), which drives
+notebook 05 in JupyterLab.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@ with ``explore(...)``, press ArrowRight on the score slider and read the plotted
 (count widget and the plotly element's ``gd.data``); then switch the task to MR.
 
 Runs notebook 05 itself (parameterised to a small trained run) and saves a screenshot of the explorer into
-the run folder (or ``$UNIMD_SCREENSHOTS``). Skips, saying why, without playwright or Chromium; CI installs both
-(``.ci/run``) and fails on such a skip (``UNIMD_CI=1``)."""
+the run folder (or ``$UNIMD_SCREENSHOTS``; ``$UNIMD_SCREENSHOT_RUN`` opens that run instead of training one).
+Skips, saying why, without playwright or Chromium; CI installs both (``.ci/run``) and fails on such a skip
+(``UNIMD_CI=1``)."""
 
 from __future__ import annotations
 
@@ -83,8 +84,11 @@ def _notebook(root: Path) -> Path:
     from unimd_lib.train.pipeline import run_scheme
     from unimd_lib.views import load_tables
 
-    cfg = notebook_config(None, synthetic_dir=root / "data", quick=True)
-    run_dir = run_scheme(cfg, root / "run", task="all", progress=False).run_dir
+    if os.environ.get("UNIMD_SCREENSHOT_RUN"):  # docs/make_images.py: the README's shot of a trained run
+        run_dir = Path(os.environ["UNIMD_SCREENSHOT_RUN"]).resolve()
+    else:
+        cfg = notebook_config(None, synthetic_dir=root / "data", quick=True)
+        run_dir = run_scheme(cfg, root / "run", task="all", progress=False).run_dir
     videos = load_tables(run_dir).videos
     video = str(videos.loc[videos["tad"] & videos["mr"], "video_id"].iloc[0])  # both tasks: the MR switch exists
     nb = load_notebook_node(str(REPO / "notebooks" / "05_inspect_predictions.ipynb"))

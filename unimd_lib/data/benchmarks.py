@@ -102,6 +102,7 @@ def load_tad(cfg: DataConfig, split: str, log: IssueLog) -> TaskAnnotations:
         subset = tad.subsets.get(split, default_subset(cfg.adapter, "tad", split))
     agnostic = tad.num_classes == 1 and cfg.adapter == "anet"
     names = _class_names(table, tad.num_classes, agnostic)  # from the whole file, so every split agrees
+    file_names = _file_class_names(table) if agnostic else {}
     table = _filter_subset(table, subset, split)
     groups = _grouped(table.annotations)
     videos: dict[str, VideoAnnotation] = {}
@@ -119,15 +120,25 @@ def load_tad(cfg: DataConfig, split: str, log: IssueLog) -> TaskAnnotations:
             for i in np.flatnonzero(~keep):
                 log.add("duplicate / <1e-3 s TAD events dropped", f"video {vid}, annotation {i}")
             segs, labels, index = segs[keep], labels[keep], index[keep]
-            if agnostic:
-                labels = np.zeros_like(labels)
+        file_labels = labels
+        if agnostic:
+            labels = np.zeros_like(labels)
         segs, keep = sanitise_segments(
             table.path, vid, segs, duration, log, swap_reversed=False,
             zero_length=zero_length_policy(cfg, "tad"), clip=cfg.clip_to_duration,
             names=[f"annotation {i}" for i in index],
         )  # fmt: skip
-        videos[vid] = VideoAnnotation(vid, duration, _fps(row["fps"]), segs[keep], labels[keep])
+        # class-agnostic training still shows the file's classes to data exploration
+        meta = {"class_name": [file_names.get(int(x), f"class {x}") for x in file_labels[keep]]} if agnostic else {}
+        videos[vid] = VideoAnnotation(vid, duration, _fps(row["fps"]), segs[keep], labels[keep], meta=meta)
     return TaskAnnotations("tad", table.path, split, dict(sorted(videos.items())), names)
+
+
+def _file_class_names(table: AnnotationTable) -> dict[int, str]:
+    a = table.annotations
+    if "label" not in a or "label_id" not in a:
+        return {}
+    return {int(i): n for i, n in zip(a["label_id"], a["label"]) if isinstance(n, str) and pd.notna(i)}
 
 
 def _labels(path: str, vid: str, g: pd.DataFrame, num_classes: int, agnostic: bool) -> np.ndarray:

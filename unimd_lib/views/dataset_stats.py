@@ -52,9 +52,7 @@ def _names(task: str, a, class_names: list[str]) -> list[str]:
 
 
 def _feature_length(dataset: VideoDataset, vid: str) -> float:
-    """Number of feature steps, read from the file header only (memory-mapped, nothing loaded); NaN if absent."""
-    if not dataset.has_features(vid):
-        return np.nan
+    """Number of feature steps, read from the file header only (memory-mapped, nothing loaded)."""
     arr = np.load(dataset.feature_streams(vid)[0].path, mmap_mode="r")
     arr = arr["features"] if hasattr(arr, "files") else arr
     return float(arr.shape[0])
@@ -81,7 +79,9 @@ def annotation_tables(dataset: VideoDataset, *, feature_lengths: bool = True) ->
     columns = ["video_id", "duration", "fps", "has_tad", "has_mr", "mr_queries"]
     videos = pd.DataFrame(list(vids.values()), columns=columns).sort_values("video_id", ignore_index=True)
     videos["has_features"] = [dataset.has_features(v) for v in videos["video_id"]] if feature_lengths else False
-    videos["num_steps"] = [_feature_length(dataset, v) for v in videos["video_id"]] if feature_lengths else np.nan
+    videos["num_steps"] = [
+        _feature_length(dataset, v) if has else np.nan for v, has in zip(videos["video_id"], videos["has_features"])
+    ]
     seg = pd.DataFrame(rows, columns=["task", "video_id", "label", "name", "t_start", "t_end"])
     dur = seg["video_id"].map(videos.set_index("video_id")["duration"])
     seg["length"] = seg["t_end"] - seg["t_start"]
@@ -105,10 +105,11 @@ def _add_overlaps(seg: pd.DataFrame) -> None:
     over = np.zeros(len(seg), bool)
     same = np.zeros(len(seg), bool)
     best = np.zeros(len(seg))
+    cols = [seg[c].to_numpy() for c in ("t_start", "t_end", "label")]
     for idx in seg.groupby(["task", "video_id"], sort=False).indices.values():
         if len(idx) < 2:
             continue
-        s, e, lab = (seg[c].to_numpy()[idx] for c in ("t_start", "t_end", "label"))
+        s, e, lab = (c[idx] for c in cols)
         inter, tiou = _tiou(s, e, s, e)
         np.fill_diagonal(inter, 0)
         np.fill_diagonal(tiou, 0)

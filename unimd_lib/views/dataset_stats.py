@@ -150,7 +150,7 @@ def task_summary(tables: AnnotationTables) -> pd.DataFrame:
 
 
 def class_frequencies(tables: AnnotationTables) -> pd.DataFrame:
-    """TAD instances per class, most frequent first (``name, count, videos, share``): the long tail."""
+    """TAD instances per class, most frequent first, ties by name (``name, count, videos, share``): the long tail."""
     tad = tables.task("tad")
     g = tad.groupby("name")
     out = pd.DataFrame({"count": g.size(), "videos": g["video_id"].nunique()}).reset_index()

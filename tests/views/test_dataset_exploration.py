@@ -5,6 +5,7 @@ pairing and word statistics."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from types import SimpleNamespace
 
@@ -13,6 +14,7 @@ import pandas as pd
 import pytest
 
 from tests.annotation_roots import PRESETS, annotations_only_root
+from tests.conftest import shared_path
 from unimd_lib.config.load import load_config
 from unimd_lib.data.segments import TaskAnnotations, VideoAnnotation
 from unimd_lib.views import dataset_figures as figures
@@ -82,6 +84,23 @@ def test_ego4d_without_features_says_why(bench):
     vid = stats.example_video(b.tables())
     grid = figures.grid_alignment_or_reason(b.datasets["training"], vid)
     assert "not shown" in grid.layout.title.text and "ego4d_mq_classifier.npz" in grid.layout.annotations[0].text
+
+
+def test_segment_lengths_plot_for_papers(bench):
+    from unimd_lib.views.dataset_static import segment_lengths_plot
+
+    fig = segment_lengths_plot(bench("ego4d").tables(), {"tad": "MQ", "mr": "NLQ"})
+    seconds, relative = fig.axes
+    assert seconds.get_xscale() == relative.get_xscale() == "log"
+    legend = [t.get_text() for t in seconds.get_legend().get_texts()]
+    median = {}
+    for task in ("mq", "nlq"):  # straight from the json, for an independent median
+        db = json.loads(shared_path("annotations", "ego4d", task, "clip_annotations_not_filter.json").read_text())
+        lengths = [a["segment"][1] - a["segment"][0] for v in db["database"].values() if v["subset"] == "training"
+                   for a in v["annotations"]]  # fmt: skip
+        median[task] = f"{np.median(lengths):.3g}"
+    assert legend == [f"MQ: 14,243 segments, median {median['mq']} s (280 zero-length)",
+                      f"NLQ: 11,291 segments, median {median['nlq']} s (966 zero-length)"]  # fmt: skip
 
 
 def test_charades_counts_and_missing_train_files(bench):

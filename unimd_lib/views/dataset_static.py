@@ -29,7 +29,8 @@ def segment_lengths_plot(
                 continue
             zero = len(all_) - len(s)
             share = np.histogram(s, edges)[0] / len(all_) * 100
-            text = f"{names[task]}: {len(all_):,} segments, median {np.median(all_[key]):.3g}"
+            unit = " s" if key == "length" else ""
+            text = f"{names[task]}: {len(all_):,} segments, median {np.median(all_[key]):.3g}{unit}"
             text += f" ({zero:,} zero-length)" if zero else ""
             ax.stairs(share, edges, fill=True, alpha=0.45, color=TASK_COLORS[task], label=text)
             ax.stairs(share, edges, color=TASK_COLORS[task], lw=1.0)

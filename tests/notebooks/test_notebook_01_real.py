@@ -43,4 +43,4 @@ def test_notebook_01_runs_on_annotations_alone(benchmark, tmp_path):
     text = _text([o for c in cells for o in c["outputs"]])
     assert f"detailed figures on {SPLIT[benchmark]!r}" in text
     assert "not shown" in _text(cells[-2]["outputs"]) and "feature files" in _text(cells[-2]["outputs"])
-    assert "not shown" in _text(cells[-1]["outputs"]) and "file not found" in _text(cells[-1]["outputs"])
+    assert "not shown" in _text(cells[-1]["outputs"]) and "not found" in _text(cells[-1]["outputs"])

@@ -80,10 +80,11 @@ def test_ego4d_without_features_says_why(bench):
     note = b.feature_note()
     assert "no feature files" in note and note.endswith("(annotations only)")
     fig = figures.feature_length_figure(b.tables(), note)
-    assert "not shown" in fig.layout.title.text and note in fig.layout.annotations[0].text
+    assert "not shown" in fig.layout.title.text and note in fig.layout.annotations[0].text.replace("<br>", " ")
     vid = stats.example_video(b.tables())
     grid = figures.grid_alignment_or_reason(b.datasets["training"], vid)
-    assert "not shown" in grid.layout.title.text and "ego4d_mq_classifier.npz" in grid.layout.annotations[0].text
+    text = grid.layout.annotations[0].text.replace("<br>", " ")
+    assert "not shown" in grid.layout.title.text and f"features/{vid}.npy not found" in text
 
 
 def test_segment_lengths_plot_for_papers(bench):
@@ -157,9 +158,12 @@ def test_some_features_missing_are_counted(synthetic_cfg):
     t = b.tables()
     n = len(t.videos)
     assert int((~t.videos["has_features"]).sum()) == 1
-    assert (
-        f"1 of {n} videos" in b.feature_note() and "not shown" not in figures.feature_length_figure(t).layout.title.text
-    )
+    assert f"1 of {n} videos" in b.feature_note()
+    assert "not shown" not in figures.feature_length_figure(t).layout.title.text
+    synthetic_cfg.data.tad.class_embeddings.unlink()  # features there, embeddings not: the grid says so
+    ds = explore_benchmark(synthetic_cfg).datasets[t.split]
+    grid = figures.grid_alignment_or_reason(ds, t.videos.loc[t.videos["has_features"], "video_id"].iloc[0])
+    assert "needs the text embeddings" in grid.layout.annotations[0].text
 
 
 def _dataset(tad: dict, mr: dict) -> SimpleNamespace:

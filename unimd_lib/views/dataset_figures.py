@@ -4,6 +4,8 @@ side...) is still a figure: it says what is missing, so a notebook on annotation
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
@@ -22,8 +24,8 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
         font=dict(family=FONT, size=12, color=INK),
         template="plotly_white",
         height=height,
-        margin=dict(l=50, r=20, t=70, b=40),
-        legend=dict(orientation="h", yanchor="bottom", y=1.04, x=1, xanchor="right"),
+        margin=dict(l=50, r=20, t=90, b=40),
+        legend=dict(orientation="h", yanchor="top", yref="container", y=1, x=1, xanchor="right"),
         bargap=0.05,
     )
     fig.update_xaxes(gridcolor=GRID)
@@ -34,7 +36,8 @@ def _layout(fig: go.Figure, title: str, height: int) -> go.Figure:
 def missing_figure(title: str, reason: str, height: int = 160) -> go.Figure:
     """A figure that says why its data is missing (instead of stopping the notebook)."""
     fig = go.Figure()
-    fig.add_annotation(text=reason, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+    text = "<br>".join(textwrap.wrap(reason, 110, break_long_words=False, break_on_hyphens=False))
+    fig.add_annotation(text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
                        font=dict(color=MUTED, size=13))  # fmt: skip
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
@@ -74,18 +77,35 @@ def distributions_figure(tables: AnnotationTables, bins: int = 40) -> go.Figure:
               "segment length / video", "segment start / video", "segment centre / video")  # fmt: skip
     fig = make_subplots(rows=2, cols=3, subplot_titles=titles, horizontal_spacing=0.07, vertical_spacing=0.16)
     v = tables.videos
+    panels = {}  # (row, col) → {task: values}; both tasks share each panel's bins
     for task in _tasks(tables):
         vids, s = v[v[f"has_{task}"]], tables.task(task)
         per_video = s.groupby("video_id").size().reindex(vids["video_id"], fill_value=0)
         series = [(vids["duration"], 1, 1), (per_video, 1, 2), (s["length"], 1, 3), (s["rel_length"], 2, 1),
                   (s["rel_start"], 2, 2), (s["rel_center"], 2, 3)]  # fmt: skip
-        for i, (values, r, c) in enumerate(series):
-            hist = go.Histogram(x=values, opacity=0.65, nbinsx=bins, histnorm="percent", **_style(task, i == 0))
+        for values, r, c in series:
+            panels.setdefault((r, c), {})[task] = values.to_numpy(dtype=float)
+    for (r, c), by_task in panels.items():
+        xbins = _shared_bins(list(by_task.values()), bins, integer=(r, c) == (1, 2))
+        for task, values in by_task.items():
+            hist = go.Histogram(
+                x=values, opacity=0.65, xbins=xbins, histnorm="percent", **_style(task, (r, c) == (1, 1))
+            )
             fig.add_trace(hist, row=r, col=c)
     fig.update_layout(barmode="overlay")
     fig.update_yaxes(title_text="% of videos", row=1, col=1)
     fig.update_yaxes(title_text="% of segments", row=2, col=1)
     return _layout(fig, f"{tables.split}: videos and their segments (TAD vs MR, % of each)", 580)
+
+
+def _shared_bins(arrays: list[np.ndarray], bins: int, integer: bool = False) -> dict:
+    """One set of bins for overlaid histograms (plotly's automatic bins differ per trace)."""
+    values = np.concatenate([a[np.isfinite(a)] for a in arrays]) if arrays else np.zeros(0)
+    lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
+    size = (hi - lo) / bins if hi > lo else 1.0
+    if integer:
+        size, lo = max(1.0, float(np.ceil(size))), lo - 0.5
+    return dict(start=lo, end=hi + size, size=size)
 
 
 def feature_length_figure(tables: AnnotationTables, note: str | None = None) -> go.Figure:
@@ -118,7 +138,7 @@ def class_frequency_figure(tables: AnnotationTables, top: int = 30) -> go.Figure
     fig.add_trace(go.Bar(x=head["count"], y=head["name"], orientation="h", marker_color=SERIES[0], showlegend=False,
                          customdata=head["videos"], hovertemplate="%{y}: %{x} in %{customdata} videos<extra></extra>"),
                   row=1, col=2)  # fmt: skip
-    fig.update_yaxes(type="log", title_text="instances", row=1, col=1)
+    fig.update_yaxes(type="log", dtick=1, title_text="instances", row=1, col=1)
     fig.update_xaxes(title_text="class rank", row=1, col=1)
     fig.update_yaxes(autorange="reversed", tickfont=dict(size=10), row=1, col=2)
     ratio = freq["count"].iloc[0] / max(freq["count"].iloc[-1], 1)
@@ -141,6 +161,7 @@ def query_figure(tables: AnnotationTables, top: int = 25) -> go.Figure:
                          hovertemplate="%{y}: %{x} times in %{customdata} queries<extra></extra>"),
                   row=1, col=2)  # fmt: skip
     fig.update_yaxes(title_text="queries", row=1, col=1)
+    fig.update_xaxes(title_text="words", row=1, col=1)
     fig.update_yaxes(autorange="reversed", row=1, col=2)
     return _layout(fig, f"{tables.split}: MR queries ({len(mr)} with a segment)", max(360, 16 * len(words) + 120))
 
@@ -192,10 +213,14 @@ def pairing_figure(tables: AnnotationTables, names: dict[str, str] | None = None
 
 def grid_alignment_or_reason(dataset, video_id: str, **kw) -> go.Figure:
     """``grid_alignment_figure`` of one video, or a figure saying which file it needs (features, embeddings)."""
+    title = "seconds ↔ feature grid"
+    if not dataset.has_features(video_id):
+        paths = ", ".join(str(s.path) for s in dataset.feature_streams(video_id))
+        return missing_figure(title, f"needs the features of {video_id}: {paths} not found")
     try:
         video = dataset.record(video_id)
     except DataError as err:
-        return missing_figure("seconds ↔ feature grid", f"needs the features and text embeddings: {err}")
+        return missing_figure(title, f"needs the text embeddings too: {err}")
     return grid_alignment_figure(video, **kw)
 
 

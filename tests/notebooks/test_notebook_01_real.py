@@ -24,7 +24,7 @@ def _text(outputs: list[dict]) -> str:
         for key in ("text/plain", "application/vnd.plotly.v1+json"):
             value = o.get("data", {}).get(key)
             parts.append(value if isinstance(value, str) else json.dumps(value) if value else "".join(value or ""))
-    return "\n".join(parts)
+    return "\n".join(parts).replace("<br>", " ")  # figures wrap long reasons
 
 
 @pytest.mark.parametrize("benchmark", sorted(PRESETS))

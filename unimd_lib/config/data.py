@@ -62,7 +62,9 @@ class DataConfig:
     ``feat_stride`` is the file's stride; the effective stride is ``feat_stride * downsample_rate``.
     ``clip_to_duration``: clip segments to [0, duration] (False = keep them as the original does; reported
     either way). ``zero_length``: ``keep`` | ``drop`` | ``error`` for zero-length segments (None = the
-    benchmark's own: Ego4D keep, ANet drop, Charades error)."""
+    benchmark's own: Ego4D keep, ANet drop, Charades error). ``require_features: false`` = annotations only:
+    datasets skip the start-up check of feature / embedding files and read class embeddings only if present
+    (to explore a benchmark before its features are downloaded; a record still needs its files)."""
 
     adapter: str
     feat_folder: Path
@@ -87,6 +89,7 @@ class DataConfig:
     force_upsampling: bool = False
     clip_to_duration: bool = True
     zero_length: str | None = None
+    require_features: bool = True
 
     @property
     def feat_dim1(self) -> int:
@@ -299,6 +302,7 @@ _DATA_FIELDS: dict[str, tuple[Conv, Any]] = {
     "force_upsampling": (_bool, None),
     "clip_to_duration": (_bool, None),
     "zero_length": (_opt(_choice(*ZERO_LENGTH)), None),
+    "require_features": (_bool, None),
 }
 
 

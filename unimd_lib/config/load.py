@@ -23,6 +23,7 @@ from typing import Any
 import yaml
 
 from unimd_lib.config.data import DataConfig
+from unimd_lib.config.data_root import rebase_to_benchmark_folder
 from unimd_lib.config.model import ModelConfig
 from unimd_lib.config.sections import build_section, section_to_dict
 from unimd_lib.config.train import EvalConfig, LoaderConfig, OptConfig, RunConfig
@@ -162,11 +163,14 @@ def load_config(
     name_or_path: str | os.PathLike, *, overrides: dict | None = None, data_root: str | os.PathLike | None = None
 ) -> Config:
     """Read a config file or preset, apply ``base`` and ``overrides`` (a nested mapping), validate every
-    section. Relative paths resolve against ``data_root`` when given, else against the folder of the file
+    section. Relative paths resolve against ``data_root`` when given (the folder holding ``data/``, or the
+    benchmark folder itself: ``config.data_root``), else against the folder of the file
     that names them (the current folder for packaged presets and overrides). Errors name the file and key."""
     path = config_file(name_or_path)
     root = None if data_root is None else Path(data_root).resolve()
     raw = _load_mapping(path, root)
+    if root is not None:  # data_root may also be the benchmark folder itself (data/ego4d, ...)
+        raw = rebase_to_benchmark_folder(raw, root, PATH_KEYS)
     if overrides:
         raw = merge(raw, absolutize(overrides, root or Path.cwd()))
     return build_config(raw, path, root or Path.cwd())

@@ -61,7 +61,10 @@ class VideoDataset:
     annotation list is empty is left off the record (the original sets ``segments=None`` and skips it, spec
     §6.1), and ANet's fix of segments past the feature end (spec §6.4). Cropping is not done here (see
     ``data.crop`` / ``data.torch_dataset``). ``check_files=False`` skips the start-up existence check of
-    feature / embedding files (e.g. to inspect annotations only); a missing file then fails when read.
+    feature / embedding files; a missing file then fails when read. ``require_features=False`` (default: the
+    config's ``data.require_features``) is the annotations-only mode of data exploration: no start-up check,
+    and the class embeddings are read only if their file exists (else ``class_embeddings`` is None and a
+    TAD record fails with the file's name).
     """
 
     def __init__(
@@ -73,11 +76,13 @@ class VideoDataset:
         training: bool | None = None,
         cache: bool = False,
         check_files: bool = True,
+        require_features: bool | None = None,
     ):
         if tasks not in TASK_SETS:
             raise ValueError(f"tasks must be one of {TASK_SETS}, got {tasks!r}")
         self.cfg, self.split, self.tasks = cfg, split, tasks
         self.training = split == cfg.train_split if training is None else training
+        self.require_features = cfg.require_features if require_features is None else require_features
         self.issues = IssueLog()
         self._cache: dict[str, object] | None = {} if cache else None
         self.tad: TaskAnnotations | None = None
@@ -92,7 +97,7 @@ class VideoDataset:
         if tasks != "all" and getattr(self, tasks) is None:
             raise ConfigError(None, f"data.{tasks}", f"tasks={tasks!r} needs a '{tasks}' section")
         self.class_embeddings: np.ndarray | None = None
-        if self.tad is not None:
+        if self.tad is not None and (self.require_features or Path(cfg.tad.class_embeddings).is_file()):
             t = cfg.tad
             self.class_embeddings = read_class_embeddings(
                 t.class_embeddings, num_classes=t.num_classes, dim=cfg.text_dim,
@@ -101,7 +106,7 @@ class VideoDataset:
         self.ids = IdLists(list(self.tad.videos) if self.tad else [], list(self.mr.videos) if self.mr else [])
         self.video_ids: list[str] = {"tad": self.ids.tad, "mr": self.ids.mr, "all": self.ids.union}[tasks]
         self._position = {v: i for i, v in enumerate(self.video_ids)}
-        if check_files:
+        if check_files and self.require_features:
             self._check_files()
         self.issues.report(logger, f"{cfg.adapter} {split} ({tasks})")
 
@@ -137,6 +142,10 @@ class VideoDataset:
             path2 = cfg.feat_folder2 / cfg.feat_pattern2.format(video_id=vid, split=self.split)
             streams.append(Stream(path2, cfg.feat_dim2))
         return streams
+
+    def has_features(self, vid: str) -> bool:
+        """Whether every feature file of ``vid`` exists (annotations-only datasets may lack them)."""
+        return all(Path(s.path).is_file() for s in self.feature_streams(vid))
 
     def query_embedding_file(self, vid: str) -> Path:
         mr = self.cfg.mr
@@ -183,6 +192,8 @@ class VideoDataset:
         mr = self.mr.videos.get(vid) if self.mr is not None else None
         if tad is None and mr is None:
             raise KeyError(f"video {vid!r} is not in {self.cfg.adapter} split {self.split!r}")
+        if tad is not None and self.class_embeddings is None:
+            raise DataError(self.cfg.tad.class_embeddings, f"video {vid}", "class embeddings: file not found")
         first = tad if tad is not None else mr
         source = self.tad.path if tad is not None else self.mr.path
         fps = self.cfg.default_fps if self.cfg.default_fps is not None else first.fps

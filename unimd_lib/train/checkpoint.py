@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from unimd_lib.errors import NotFoundError
 from unimd_lib.formats.files import atomic_path
 
 
@@ -23,5 +24,5 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     """Load a workbench checkpoint with ``weights_only=True`` (tensors and plain Python containers only)."""
     p = Path(path)
     if not p.exists():
-        raise FileNotFoundError(f"{p}: checkpoint not found")
+        raise NotFoundError(p, None, "checkpoint not found")
     return torch.load(p, map_location=map_location, weights_only=True)

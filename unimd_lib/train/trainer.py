@@ -171,7 +171,7 @@ class Trainer:
         """Train to the end. The run folder is created here, after the inputs were checked; an input error
         met before the first checkpoint removes a folder this call created (nothing half-written is left)."""
         if self.run.last_checkpoint.exists() and not resume:
-            raise ExistsError(self.run.root, None, "already holds a run; pass --resume (resume=True) or a new folder")
+            raise ExistsError(self.run.root, "checkpoints/last.pt", "already holds a run; pass --resume to continue it")
         created = self.world.is_main and not self.run.root.exists()
         self.run.create()
         try:

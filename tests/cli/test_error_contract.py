@@ -58,6 +58,9 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     (no_ckpt / "checkpoints").mkdir(parents=True)
     (no_ckpt / "config.yaml").write_text(load_config(bench / "config.yaml", overrides=None).to_yaml())
     (no_ckpt / "run.json").write_text(json.dumps({"task": "tad", "sampling": "random"}))
+    corrupt = root / "run_with_corrupt_checkpoint"
+    shutil.copytree(no_ckpt, corrupt)
+    (corrupt / "checkpoints" / "best.pt").write_bytes(b"not a checkpoint")
     header = "video_id,t_start,t_end,label,score\n"
     (root / "nan_score.csv").write_text(header + "syn00000,1.0,2.0,0,0.5\nsyn00001,1.0,2.0,0,nan\n")
     (root / "good.csv").write_text(header + "syn00000,1.0,2.0,0,0.5\n")
@@ -103,6 +106,9 @@ def cases(i: dict[str, Path]) -> dict[str, tuple[str, list[str], list[str]]]:
         "predict-not-a-run": ("predict", ["--run", str(root / "not_a_run")], [str(root / "not_a_run"), "run.json"]),
         "predict-no-checkpoint": ("predict", ["--run", str(i["no_ckpt"])],
                                   [str(i["no_ckpt"] / "checkpoints" / "best.pt"), "checkpoint not found"]),
+        "predict-corrupt-checkpoint": ("predict", ["--run", str(root / "run_with_corrupt_checkpoint")],
+                                       [str(root / "run_with_corrupt_checkpoint" / "checkpoints" / "best.pt"),
+                                        "not a torch checkpoint"]),
         "evaluate-nan-score": ("evaluate", ["ego4d_mq", "--gt", tad_gt, "--pred", str(root / "nan_score.csv")],
                                [str(root / "nan_score.csv"), "line 3", "syn00001", "score"]),
         "evaluate-missing-column": ("evaluate", ["ego4d_mq", "--gt", tad_gt, "--pred", str(root / "no_label.csv")],
@@ -132,14 +138,34 @@ def cases(i: dict[str, Path]) -> dict[str, tuple[str, list[str], list[str]]]:
 
 
 CASE_IDS = [
-    "synthetic-bad-difficulty", "synthetic-out-not-empty", "train-nan-feature", "train-epochs-abc",
-    "train-unknown-override", "train-unknown-section", "train-unknown-preset", "train-malformed-yaml",
-    "train-unknown-key-in-file", "train-missing-gt", "train-existing-run", "train-resume-without-out",
-    "predict-missing-run", "predict-not-a-run", "predict-no-checkpoint", "evaluate-nan-score",
-    "evaluate-missing-column", "evaluate-unknown-protocol", "evaluate-missing-gt", "export-needs-clips",
-    "export-bad-csv", "sweep-bad-amp", "compare-missing-config", "notebooks-none-found", "notebooks-bad-parameter",
+    "synthetic-bad-difficulty",
+    "synthetic-out-not-empty",
+    "train-nan-feature",
+    "train-epochs-abc",
+    "train-unknown-override",
+    "train-unknown-section",
+    "train-unknown-preset",
+    "train-malformed-yaml",
+    "train-unknown-key-in-file",
+    "train-missing-gt",
+    "train-existing-run",
+    "train-resume-without-out",
+    "predict-missing-run",
+    "predict-not-a-run",
+    "predict-no-checkpoint",
+    "predict-corrupt-checkpoint",
+    "evaluate-nan-score",
+    "evaluate-missing-column",
+    "evaluate-unknown-protocol",
+    "evaluate-missing-gt",
+    "export-needs-clips",
+    "export-bad-csv",
+    "sweep-bad-amp",
+    "compare-missing-config",
+    "notebooks-none-found",
+    "notebooks-bad-parameter",
     "parity-missing-case",
-]  # fmt: skip
+]
 
 
 @pytest.mark.parametrize("case", CASE_IDS)

@@ -295,3 +295,29 @@ def test_config_errors_name_the_override_only_when_it_set_the_key(inputs):
     bad = inputs["root"] / "bad_key.yaml"
     with pytest.raises(WorkbenchError, match=rf"^{bad}: opt\.epohcs: unknown key"):
         load_config(bad, overrides={"opt": {"epochs": 3}})
+
+
+def test_notebook_kernel_shows_one_short_message(inputs, tmp_path, monkeypatch):
+    """The same in a real kernel run by papermill: the cell's error output is one line, not library frames."""
+    nbformat = pytest.importorskip("nbformat")
+    from unimd_lib.tools.notebook_runner import run_notebook
+
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    monkeypatch.delenv("UNIMD_DEBUG", raising=False)
+    bad = inputs["root"] / "nan_score.csv"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(
+            "from unimd_lib.eval.protocols import read_protocol_predictions\n"
+            f"read_protocol_predictions('ego4d_mq', {str(bad)!r})"
+        ),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    src = tmp_path / "01_bad.ipynb"
+    nbformat.write(nb, src)
+    result = run_notebook(src, tmp_path / "out", {}, timeout=120)
+    assert result.error == f"DataError: {bad}: line 3 (video_id syn00001): score 'nan' is not a number"
+    executed = nbformat.read(tmp_path / "out" / src.name, as_version=4)
+    (error,) = [o for o in executed.cells[-1].outputs if o.output_type == "error"]
+    assert len(error.traceback) == 1 and "protocols.py" not in error.traceback[0] and str(bad) in error.traceback[0]

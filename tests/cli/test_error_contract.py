@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from unimd_lib.cli import main
@@ -321,3 +322,16 @@ def test_notebook_kernel_shows_one_short_message(inputs, tmp_path, monkeypatch):
     executed = nbformat.read(tmp_path / "out" / src.name, as_version=4)
     (error,) = [o for o in executed.cells[-1].outputs if o.output_type == "error"]
     assert len(error.traceback) == 1 and "protocols.py" not in error.traceback[0] and str(bad) in error.traceback[0]
+
+
+def test_a_folder_left_without_checkpoint_starts_afresh(inputs, tmp_path, capsys):
+    """A first attempt that died before its first checkpoint (a bug, a kill) leaves a folder: a new `train`
+    (with or without --resume) uses it from the start, without the old attempt's log rows."""
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "log.csv").write_text("epoch,iteration,loss\n0,1,9.0\n0,2,9.0\n")
+    assert main(["train", "--config", str(inputs["config"]), "--task", "tad", "--out", str(out), "--resume"]) == 0
+    capsys.readouterr()
+    rows = pd.read_csv(out / "log.csv")
+    assert rows["iteration"].is_unique and (rows["loss"] != 9.0).all()
+    assert (out / "checkpoints" / "last.pt").exists()

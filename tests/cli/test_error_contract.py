@@ -57,7 +57,7 @@ def inputs(tmp_path_factory) -> dict[str, Path]:
     (root / "not_a_run").mkdir()
     no_ckpt = root / "run_without_checkpoint"
     (no_ckpt / "checkpoints").mkdir(parents=True)
-    (no_ckpt / "config.yaml").write_text(load_config(bench / "config.yaml", overrides=None).to_yaml())
+    (no_ckpt / "config.yaml").write_text(load_config(bench / "config.yaml").to_yaml())
     (no_ckpt / "run.json").write_text(json.dumps({"task": "tad", "sampling": "random"}))
     corrupt = root / "run_with_corrupt_checkpoint"
     shutil.copytree(no_ckpt, corrupt)
@@ -170,7 +170,8 @@ CASE_IDS = [
 
 
 @pytest.mark.parametrize("case", CASE_IDS)
-def test_bad_input_is_one_line_and_exit_2(case, inputs, capsys):
+def test_bad_input_is_one_line_and_exit_2(case, inputs, capsys, monkeypatch):
+    monkeypatch.delenv("UNIMD_DEBUG", raising=False)
     command, args, names = cases(inputs)[case]
     out_dir = Path(args[args.index("--out") + 1]) if "--out" in args else None
     existed = out_dir is not None and out_dir.exists()
@@ -236,13 +237,13 @@ def test_only_rank_0_reports_under_torchrun(monkeypatch, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_a_missing_file_from_the_os_is_an_input_error(tmp_path, capsys):
-    locked = tmp_path / "file"
-    locked.write_text("x")
+def test_an_os_error_naming_a_file_is_an_input_error(tmp_path, capsys):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
     # --out below a file: the OS refuses with the file named (NotADirectoryError)
-    rc = main(["export", "anet_captions", "--pred", str(_captions_csv(tmp_path)), "--out", str(locked / "o.json")])
+    rc = main(["export", "anet_captions", "--pred", str(_captions_csv(tmp_path)), "--out", str(a_file / "o.json")])
     err = capsys.readouterr().err
-    assert rc == 2 and err.count("\n") == 1 and str(locked) in err and "Traceback" not in err
+    assert rc == 2 and err.count("\n") == 1 and str(a_file) in err and "Traceback" not in err
 
 
 def _captions_csv(folder: Path) -> Path:

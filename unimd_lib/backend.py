@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from unimd_lib.errors import BackendError, UsageError
+
 try:  # CuPy is an optional extra (`gpu` / `gpu13`).
     import cupy as _cp
 except ImportError:  # pragma: no cover - depends on the install
@@ -38,14 +40,14 @@ BACKENDS = ("auto", "numpy", "cupy")
 def get_xp(backend: str = "auto") -> ModuleType:
     """Return the array module for ``backend``; ``"cupy"`` without a device raises a clear error."""
     if backend not in BACKENDS:
-        raise ValueError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+        raise UsageError(None, "backend", f"unknown backend {backend!r}; expected one of {BACKENDS}")
     if backend == "numpy":
         return np
     if gpu_available():
         return _cp
     if backend == "cupy":
         reason = "CuPy is not installed" if _cp is None else "CuPy found no usable CUDA device/driver"
-        raise RuntimeError(f"backend='cupy' requested but {reason}; use backend='numpy' or 'auto'")
+        raise BackendError(None, "backend", f"backend='cupy' requested but {reason}; use backend='numpy' or 'auto'")
     return np
 
 

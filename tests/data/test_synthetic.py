@@ -146,11 +146,13 @@ def test_cli(tmp_path, capsys):
     assert main(["make-synthetic", "--out", str(out), "--seed", "3", "--num-videos", "20", "--difficulty", "hard"]) == 0
     assert "wrote" in capsys.readouterr().out
     assert "difficulty 0.8" in (out / "README.md").read_text()
-    with pytest.raises(SystemExit, match="not empty"):
-        main(["make-synthetic", "--out", str(out)])
+    assert main(["make-synthetic", "--out", str(out)]) == 2
+    want = f"unimd make-synthetic: error: {out}: not empty (pass overwrite=True / --overwrite)\n"
+    assert capsys.readouterr().err == want
     assert main(["make-synthetic", "--out", str(out), "--num-videos", "20", "--overwrite"]) == 0
-    with pytest.raises(SystemExit, match="difficulty"):
-        main(["make-synthetic", "--out", str(tmp_path / "x"), "--difficulty", "3"])
+    assert main(["make-synthetic", "--out", str(tmp_path / "x"), "--difficulty", "3"]) == 2
+    assert capsys.readouterr().err == "unimd make-synthetic: error: --difficulty: must be in [0, 1]\n"
+    assert not (tmp_path / "x").exists()
 
 
 def test_one_cotraining_epoch_through_the_torch_loader(default_bench):

@@ -98,7 +98,7 @@ def test_unknown_protocol_and_bad_prediction_file(capsys, tmp_path):
     bad.write_text("video_id,t_start,t_end,score\nv,0,1,0.5\n")
     gt = annotations("derived", "anet13_val_derived.json")
     rc, out, err = cli(capsys, "evaluate", "anet", "--gt", gt, "--pred", str(bad))
-    assert rc == 1 and out == "" and "missing column(s) ['label']" in err and str(bad) in err
+    assert rc == 2 and out == "" and "missing column(s) ['label']" in err and str(bad) in err
 
 
 def test_empty_predictions_score_zero(capsys, tmp_path):
@@ -178,7 +178,7 @@ def test_export_charades_frames_then_evaluate(capsys, tmp_path):
 
 def test_export_needs_its_side_file(capsys, tmp_path):
     rc, _, err = cli(capsys, "export", "ego4d_nlq", "--pred", "x.csv", "--out", str(tmp_path / "o.json"))
-    assert rc == 1 and "needs --clips" in err
+    assert rc == 2 and "needs --clips" in err
     rc, _, err = cli(capsys, "export", "bogus", "--pred", "x.csv", "--out", str(tmp_path / "o.json"))
     assert rc == 2 and "unknown format" in err
 
@@ -197,4 +197,4 @@ def test_cupy_backend_without_gpu_is_a_clear_error(capsys):
         "--pred",
         str(case_file("charades_sta", "predictions.csv")),
     )
-    assert rc == 1 and out == "" and "backend='cupy' requested" in err
+    assert rc == 2 and out == "" and "backend='cupy' requested" in err

@@ -45,7 +45,7 @@ def test_anet_strips_v_prefix_only_where_it_names_a_gt_video(anet_gt, capsys):
 def test_options_are_checked():
     with pytest.raises(ValueError, match="unknown protocol 'thumos'"):
         get_protocol("thumos")
-    with pytest.raises(ValueError, match="--ext-scores only applies to the 'anet' protocol"):
+    with pytest.raises(ValueError, match="--ext-scores: only applies to the 'anet' protocol"):
         evaluate("ego4d_mq", "gt.json", preds("a"), ext_scores={"a": [1.0]})
     assert [n for n, p in PROTOCOLS.items() if p.tiou_thresholds] == ["anet", "ego4d_mq", "charades_segment"]
 

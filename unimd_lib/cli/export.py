@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 from unimd_lib.backend import BACKENDS
-from unimd_lib.errors import DataError
+from unimd_lib.errors import UsageError
 from unimd_lib.eval.charades_frames import frame_scores_from_segments
 from unimd_lib.formats.charades_csv import read_charades_csv
 from unimd_lib.formats.database import read_database
@@ -47,7 +46,7 @@ def add_parser(subparsers) -> None:
 def _export(args: argparse.Namespace) -> dict:
     if args.format == "ego4d_nlq":
         if not args.clips:
-            raise ValueError("ego4d_nlq needs --clips (the NLQ clip_annotations JSON)")
+            raise UsageError(None, "--clips", "ego4d_nlq needs --clips (the NLQ clip_annotations JSON)")
         sub = nlq_submission(read_predictions(args.pred, "nlq"), read_database(args.clips), args.split)
         write_submission_json(sub, args.out)
         empty = sum(not e["predicted_times"] for e in sub["results"])
@@ -58,21 +57,16 @@ def _export(args: argparse.Namespace) -> dict:
         return {"out": args.out, "keys": len(sub["results"])}
     if args.format == "charades_frames":
         if not args.gt:
-            raise ValueError("charades_frames needs --gt (Charades_v1_test.csv: video list and durations)")
+            raise UsageError(None, "--gt", "charades_frames needs --gt (Charades_v1_test.csv: videos and durations)")
         videos = read_charades_csv(args.gt).videos
         scores = frame_scores_from_segments(
             videos["video_id"], videos["length"], read_predictions(args.pred, "detection"), backend=args.backend
         )
         write_charades_frame_scores(args.out, videos["video_id"], scores)
         return {"out": args.out, "lines": int(scores.shape[0])}
-    raise ValueError(f"unknown format {args.format!r}; expected one of {', '.join(FORMATS)}")
+    raise UsageError(None, "FORMAT", f"unknown format {args.format!r}; expected one of {', '.join(FORMATS)}")
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        summary = _export(args)
-    except (DataError, ValueError, RuntimeError) as err:
-        print(f"unimd export: error: {err}", file=sys.stderr)
-        return 2 if str(err).startswith("unknown format") else 1
-    print(json.dumps(summary))
+    print(json.dumps(_export(args)))
     return 0

@@ -7,6 +7,7 @@ import time
 from dataclasses import fields
 
 from unimd_lib.data.synthetic import DIFFICULTIES, SyntheticSpec, generate, parse_difficulty
+from unimd_lib.errors import ConfigError, UsageError
 
 
 def add_parser(subparsers) -> None:
@@ -40,13 +41,10 @@ def run(args: argparse.Namespace) -> int:
             **{f.name: getattr(args, f.name) for f in fields(SyntheticSpec) if f.name != "difficulty"},
             difficulty=difficulty,
         )
-    except ValueError as err:
-        raise SystemExit(f"make-synthetic: {err}") from None
+    except ConfigError as err:  # the spec names its field: report the option that set it
+        raise UsageError(None, f"--{(err.key or '').replace('_', '-')}", err.message) from None
     t0 = time.perf_counter()
-    try:
-        counts = generate(args.out, spec, overwrite=args.overwrite)
-    except FileExistsError as err:
-        raise SystemExit(f"make-synthetic: {err}") from None
+    counts = generate(args.out, spec, overwrite=args.overwrite)
     for split, c in counts.items():
         print(
             f"{split}: {c['tad_only']} TAD-only, {c['mr_only']} MR-only, {c['both']} both-task videos; "

@@ -7,6 +7,7 @@ import json
 
 import yaml
 
+from unimd_lib.errors import UsageError
 from unimd_lib.tools.notebook_runner import run_notebooks
 
 
@@ -27,8 +28,16 @@ def add_parser(subparsers) -> None:
     r.set_defaults(func=run)
 
 
+def _yaml_value(name: str, text: str):
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        problem = getattr(err, "problem", err)
+        raise UsageError(None, f"-p {name}", f"value {text!r} is not valid YAML ({problem})") from None
+
+
 def run(args: argparse.Namespace) -> int:
-    params = {name: yaml.safe_load(value) for name, value in args.parameter}
+    params = {name: _yaml_value(name, value) for name, value in args.parameter}
     results = run_notebooks(args.src, args.out, params, timeout=args.timeout, only=args.only)
     for res in results:
         status = "ok" if res.ok else f"FAILED ({res.error})"

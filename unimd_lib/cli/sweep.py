@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from unimd_lib.cli.train import add_config_args
-from unimd_lib.config.load import load_config
-from unimd_lib.config.overrides import parse_overrides
+from unimd_lib.cli.train import add_config_args, config_from_args
 from unimd_lib.train.compare import compare_schemes, comparison_markdown
 from unimd_lib.train.sweep import sweep
 from unimd_lib.train.trainer import SAMPLING, TASKS
@@ -43,13 +41,9 @@ def add_parser(subparsers) -> None:
     c.set_defaults(func=run_compare)
 
 
-def _config(args: argparse.Namespace):
-    return load_config(args.config, overrides=parse_overrides(args.overrides), data_root=args.data_root)
-
-
 def run_sweep(args: argparse.Namespace) -> int:
     summary = sweep(
-        _config(args),
+        config_from_args(args),
         args.out,
         args.seeds,
         task=args.task,
@@ -64,7 +58,8 @@ def run_sweep(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     from unimd_lib.formats.files import write_text_atomic
 
-    _, summary = compare_schemes(_config(args), args.out, args.seeds, progress=False if args.no_progress else None)
+    progress = False if args.no_progress else None
+    _, summary = compare_schemes(config_from_args(args), args.out, args.seeds, progress=progress)
     table = comparison_markdown(summary, COMPARE_METRICS)
     write_text_atomic(f"{args.out}/summary.md", table)
     print(table)

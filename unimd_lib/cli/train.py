@@ -8,8 +8,9 @@ import os
 import time
 from pathlib import Path
 
-from unimd_lib.config.load import list_presets, load_config
+from unimd_lib.config.load import Config, list_presets, load_config
 from unimd_lib.config.overrides import parse_overrides
+from unimd_lib.errors import UsageError
 from unimd_lib.train.trainer import SAMPLING, TASKS, train
 
 
@@ -18,6 +19,13 @@ def add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data-root", help="folder relative data paths resolve against (default: see README)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set opt.epochs=3 (repeatable)")  # fmt: skip
+
+
+def config_from_args(args: argparse.Namespace) -> Config:
+    """The config named by ``--config`` / ``--set`` / ``--data-root``; errors in an override name ``--set``."""
+    return load_config(
+        args.config, overrides=parse_overrides(args.overrides), data_root=args.data_root, overrides_source="--set"
+    )
 
 
 def add_parser(subparsers) -> None:
@@ -38,9 +46,9 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config, overrides=parse_overrides(args.overrides), data_root=args.data_root)
     if args.resume and not args.out:
-        raise SystemExit("train: --resume needs --out RUN_DIR")
+        raise UsageError(None, "--resume", "needs --out RUN_DIR (the run to continue)")
+    cfg = config_from_args(args)
     out = Path(args.out or f"runs/{cfg.name}-{args.task}-{time.strftime('%Y%m%d-%H%M%S')}")
     result = train(
         cfg,

@@ -160,20 +160,45 @@ def _relative(path: Path, name: str) -> str | Path:
 
 
 def load_config(
-    name_or_path: str | os.PathLike, *, overrides: dict | None = None, data_root: str | os.PathLike | None = None
+    name_or_path: str | os.PathLike,
+    *,
+    overrides: dict | None = None,
+    data_root: str | os.PathLike | None = None,
+    overrides_source: str = "overrides",
 ) -> Config:
     """Read a config file or preset, apply ``base`` and ``overrides`` (a nested mapping), validate every
     section. Relative paths resolve against ``data_root`` when given (the folder holding ``data/``, or the
-    benchmark folder itself: ``config.data_root``), else against the folder of the file
-    that names them (the current folder for packaged presets and overrides). Errors name the file and key."""
+    benchmark folder itself: ``config.data_root``), else against the folder of the file that names them (the
+    current folder for packaged presets and overrides). Errors name the file and key; an error in a value that
+    came from ``overrides`` names ``overrides_source`` (``--set`` on the command line) instead of the file."""
     path = config_file(name_or_path)
     root = None if data_root is None else Path(data_root).resolve()
     raw = _load_mapping(path, root)
     if root is not None:  # data_root may also be the benchmark folder itself (data/ego4d, ...)
         raw = rebase_to_benchmark_folder(raw, root, PATH_KEYS)
-    if overrides:
-        raw = merge(raw, absolutize(overrides, root or Path.cwd()))
-    return build_config(raw, path, root or Path.cwd())
+    if not overrides:
+        return build_config(raw, path, root or Path.cwd())
+    valid = [name for name in SECTIONS if name != "base"]  # base is resolved before overrides apply
+    unknown = sorted(set(overrides) - set(valid))
+    if unknown:
+        raise ConfigError(overrides_source, unknown[0], f"unknown section; valid sections: {', '.join(valid)}")
+    raw = merge(raw, absolutize(overrides, root or Path.cwd()))
+    try:
+        return build_config(raw, path, root or Path.cwd())
+    except ConfigError as err:
+        if err.key is not None and _overridden(err.key, overrides):
+            raise ConfigError(overrides_source, err.key, err.message) from None
+        raise
+
+
+def _overridden(key: str, overrides: dict) -> bool:
+    """Whether config key ``a.b.c`` (or a section holding an overridden key) was set by ``overrides``."""
+    node: object = overrides
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return True
 
 
 def build_config(raw: dict, path: Path | None, data_base: Path) -> Config:

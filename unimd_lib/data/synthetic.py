@@ -32,6 +32,7 @@ import numpy as np
 import yaml
 
 from unimd_lib.config.data import DataConfig, MrFiles, TadFiles
+from unimd_lib.errors import ConfigError, ExistsError
 from unimd_lib.formats.arrays import write_npy_atomic, write_npz_atomic
 from unimd_lib.formats.features import l2_normalise
 from unimd_lib.formats.files import write_text_atomic
@@ -70,21 +71,27 @@ class SyntheticSpec:
 
     def __post_init__(self):
         if not 2 <= self.num_classes <= len(ACTIONS):
-            raise ValueError(f"num_classes must be in [2, {len(ACTIONS)}]")
+            raise ConfigError(None, "num_classes", f"must be in [2, {len(ACTIONS)}]")
         if not 1 <= self.num_attributes <= len(ATTRIBUTES):
-            raise ValueError(f"num_attributes must be in [1, {len(ATTRIBUTES)}]")
+            raise ConfigError(None, "num_attributes", f"must be in [1, {len(ATTRIBUTES)}]")
         if not 16 <= self.min_len <= self.max_len <= self.max_seq_len:
-            raise ValueError("need 16 <= min_len <= max_len <= max_seq_len")
+            raise ConfigError(None, "min_len", "need 16 <= min_len <= max_len <= max_seq_len")
         if not 0.0 <= self.difficulty <= 1.0:
-            raise ValueError("difficulty must be in [0, 1]")
-        if self.num_videos < 8 or not 0 < self.val_fraction < 1:
-            raise ValueError("need num_videos >= 8 and 0 < val_fraction < 1")
+            raise ConfigError(None, "difficulty", "must be in [0, 1]")
+        if self.num_videos < 8:
+            raise ConfigError(None, "num_videos", "must be >= 8")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError(None, "val_fraction", "must be in (0, 1)")
 
 
 def parse_difficulty(value: str | float) -> float:
     if isinstance(value, str) and value in DIFFICULTIES:
         return DIFFICULTIES[value]
-    return float(value)
+    try:
+        return float(value)
+    except ValueError:
+        names = ", ".join(DIFFICULTIES)
+        raise ConfigError(None, "difficulty", f"expected {names} or a number in [0, 1], got {value!r}") from None
 
 
 @dataclass
@@ -168,7 +175,7 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(), 
     """Write the benchmark to ``out_dir``; returns the summary counts (also in the README card)."""
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
-        raise FileExistsError(f"{out} is not empty (pass overwrite=True / --overwrite)")
+        raise ExistsError(out, None, "not empty (pass overwrite=True / --overwrite)")
     rng = np.random.default_rng(spec.seed)
     # actions come in families of 3 sharing part of their signature: look-alike classes, as in real data
     family = _unit(rng, -(-spec.num_classes // 3), spec.feat_dim)

@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from unimd_lib.errors import DataError
+from unimd_lib.errors import DataError, UsageError
 from unimd_lib.eval.charades_frames import (
     NUM_CLASSES,
     align_frame_scores,
@@ -230,7 +230,7 @@ PROTOCOLS: dict[str, Protocol] = {
 
 def get_protocol(name: str) -> Protocol:
     if name not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {name!r}; expected one of {', '.join(PROTOCOLS)}")
+        raise UsageError(None, "PROTOCOL", f"unknown protocol {name!r}; expected one of {', '.join(PROTOCOLS)}")
     return PROTOCOLS[name]
 
 
@@ -245,7 +245,7 @@ def evaluate(
     """Score ``predictions`` (as ``read_protocol_predictions`` returns them) with ``protocol``."""
     p = get_protocol(protocol)
     if ext_scores is not None and protocol != "anet":
-        raise ValueError(f"--ext-scores only applies to the 'anet' protocol, not {protocol!r}")
+        raise UsageError(None, "--ext-scores", f"only applies to the 'anet' protocol, not {protocol!r}")
     if split is None:
         split = p.default_split
     elif p.default_split is None:

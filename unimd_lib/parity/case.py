@@ -13,6 +13,7 @@ from unimd_lib.config.model import ModelConfig
 from unimd_lib.data.batch import Batch
 from unimd_lib.data.collate import collate
 from unimd_lib.data.record import TaskQueries, VideoQueries
+from unimd_lib.errors import NotFoundError
 from unimd_lib.model.original import from_original
 from unimd_lib.model.unimd import UniMD
 from unimd_lib.parity.recipe import iter_recipe_arrays, read_recipe
@@ -65,6 +66,8 @@ class Case:
 def load_case(root: str | Path, variant: str = "recipe") -> Case:
     """Read ``model_summary.json``, ``inputs.json`` and ``inputs.npz`` of a case directory."""
     root = Path(root)
+    if not (root / "model_summary.json").is_file():
+        raise NotFoundError(root, "model_summary.json", "not found (not a model parity case folder)")
     summary = json.loads((root / "model_summary.json").read_text(encoding="utf-8"))
     config = ModelConfig.from_dict(
         summary["cfg_model"], summary["train_cfg"], summary["test_cfg"], path=root / "model_summary.json"

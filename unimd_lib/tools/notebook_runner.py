@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from unimd_lib.errors import NotFoundError
+
 
 @dataclass
 class NotebookResult:
@@ -62,6 +64,6 @@ def run_notebooks(
     """Execute every numbered notebook of ``src`` in order into ``out`` (executed copies with outputs)."""
     paths = notebook_paths(src, only)
     if not paths:
-        raise FileNotFoundError(f"{src}: no numbered notebooks (NN_*.ipynb)")
+        raise NotFoundError(src, None, "no numbered notebooks (NN_*.ipynb)" + (f" matching {only}" if only else ""))
     out_dir = Path(out).resolve()
     return [run_notebook(p.resolve(), out_dir, dict(parameters or {}), timeout) for p in paths]

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from unimd_lib.errors import NotFoundError
 from unimd_lib.formats.files import atomic_path, read_json, write_json_atomic, write_text_atomic
 
 TRAIN_LOG = "log.csv"
@@ -17,11 +18,16 @@ VAL_LOG = "metrics.csv"
 class RunDir:
     """Paths and append-only logs of one run. Only the main process of a distributed run writes."""
 
-    def __init__(self, root: str | os.PathLike, *, writer: bool = True):
+    def __init__(self, root: str | os.PathLike, *, writer: bool = True, create: bool = True):
         self.root = Path(root)
         self.writer = writer
         self._tb = None
-        if writer:
+        if create:
+            self.create()
+
+    def create(self) -> None:
+        """Make the folder and its sub-folders (the writer only; a no-op for other processes)."""
+        if self.writer:
             self.root.mkdir(parents=True, exist_ok=True)
             self.checkpoints.mkdir(exist_ok=True)
             self.predictions.mkdir(exist_ok=True)
@@ -72,8 +78,10 @@ class RunDir:
             write_json_atomic(self.info_path, info)
 
     def read_info(self) -> dict[str, Any]:
+        if not self.root.is_dir():
+            raise NotFoundError(self.root, None, "run folder not found")
         if not self.info_path.exists():
-            raise FileNotFoundError(f"{self.root}: not a run folder (no {self.info_path.name})")
+            raise NotFoundError(self.root, self.info_path.name, "not found (not a run folder written by `unimd train`)")
         return read_json(self.info_path)
 
     def write_metrics(self, metrics: dict[str, Any]) -> None:

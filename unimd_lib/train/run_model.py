@@ -9,6 +9,7 @@ import torch
 
 from unimd_lib.config.load import Config, load_config
 from unimd_lib.data.dataset import VideoDataset
+from unimd_lib.errors import DataError
 from unimd_lib.model.unimd import UniMD
 from unimd_lib.train.checkpoint import load_checkpoint
 from unimd_lib.train.run_dir import RunDir
@@ -28,7 +29,7 @@ def checkpoint_weights(state: dict, source: str | os.PathLike = "checkpoint") ->
         return state["ema"]
     if "model" in state:
         return state["model"]
-    raise ValueError(f"{source}: not a workbench checkpoint (no 'model' or 'ema' entry)")
+    raise DataError(source, None, "not a workbench checkpoint (no 'model' or 'ema' entry)")
 
 
 @dataclass

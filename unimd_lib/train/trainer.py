@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from unimd_lib import __version__
 from unimd_lib.config.load import Config
 from unimd_lib.data.dataset import VideoDataset
 from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader, make_sampler
-from unimd_lib.errors import ConfigError
+from unimd_lib.errors import ConfigError, ExistsError, UsageError, is_input_error
 from unimd_lib.model.unimd import UniMD
 from unimd_lib.train.checkpoint import load_checkpoint, save_checkpoint
 from unimd_lib.train.distributed import ShardedBatches, barrier, init_world, shutdown, use_global_batch_norm
@@ -43,9 +44,9 @@ class TrainResult:
 
 def _scheme(task: str, sampling: str) -> str:
     if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+        raise UsageError(None, "task", f"must be one of {TASKS}, got {task!r}")
     if sampling not in SAMPLING:
-        raise ValueError(f"sampling must be one of {SAMPLING}, got {sampling!r}")
+        raise UsageError(None, "sampling", f"must be one of {SAMPLING}, got {sampling!r}")
     return "individual" if task != "all" else sampling
 
 
@@ -74,7 +75,7 @@ class Trainer:
         if self.world.active and self.device.type == "cuda":
             self.device = torch.device("cuda", self.world.local_rank)
         self.progress = (cfg.run.progress if progress is None else progress) and self.world.is_main
-        self.run = RunDir(out, writer=self.world.is_main)
+        self.run = RunDir(out, writer=self.world.is_main, create=False)  # created by fit(), once inputs are checked
         data_tasks = task
         self.train_set = VideoDataset(cfg.data, cfg.data.train_split, data_tasks, cache=True)
         self.val_set = VideoDataset(cfg.data, cfg.data.val_split, data_tasks, training=False, cache=True)
@@ -93,8 +94,11 @@ class Trainer:
         self.loader = make_loader(self.torch_train, batches, training=True, num_workers=cfg.loader.num_workers)
         self.iters_per_epoch = len(self.sampler)
         if self.iters_per_epoch == 0:
-            raise ValueError(
-                f"no training step: {len(self.train_set)} videos for batch size {cfg.loader.batch_size} ({self.scheme})"
+            raise ConfigError(
+                cfg.source,
+                "loader.batch_size",
+                f"no training step: {len(self.train_set)} videos for batch size {cfg.loader.batch_size} "
+                f"({self.scheme} sampling)",
             )
         torch.manual_seed(cfg.run.seed)
         self.model = UniMD(cfg.model).to(self.device)
@@ -136,9 +140,11 @@ class Trainer:
 
     def restore(self, state: dict) -> None:
         if (state.get("task"), state.get("sampling")) != (self.task, self.sampling):
-            raise ValueError(
-                f"{self.run.last_checkpoint}: run was --task {state.get('task')} --sampling {state.get('sampling')}, "
-                f"not --task {self.task} --sampling {self.sampling}"
+            raise UsageError(
+                self.run.last_checkpoint,
+                "task",
+                f"the run was --task {state.get('task')} --sampling {state.get('sampling')}, "
+                f"not --task {self.task} --sampling {self.sampling}",
             )
         self.model.load_state_dict(state["model"])
         self.ema.load_state_dict(state["ema"])
@@ -162,11 +168,27 @@ class Trainer:
         return metrics, preds
 
     def fit(self, *, resume: bool = False) -> TrainResult:
+        """Train to the end. The run folder is created here, after the inputs were checked; an input error
+        met before the first checkpoint removes a folder this call created (nothing half-written is left)."""
+        if self.run.last_checkpoint.exists() and not resume:
+            raise ExistsError(self.run.root, "checkpoints/last.pt", "already holds a run; pass --resume to continue it")
+        created = self.world.is_main and not self.run.root.exists()
+        self.run.create()
+        try:
+            return self._fit(resume)
+        except Exception as err:
+            if created and is_input_error(err) and not self.run.last_checkpoint.exists():
+                self.run.close()
+                shutil.rmtree(self.run.root, ignore_errors=True)
+            raise
+
+    def _fit(self, resume: bool) -> TrainResult:
         cfg = self.cfg
         if resume and self.run.last_checkpoint.exists():
             self.restore(load_checkpoint(self.run.last_checkpoint, map_location=self.device))
-        elif self.run.last_checkpoint.exists():
-            raise FileExistsError(f"{self.run.root} already holds a run; pass resume=True (--resume) or a new folder")
+        else:  # a fresh start in a folder without a checkpoint: rows of an earlier attempt are dropped
+            self.run.truncate_rows(TRAIN_LOG, "iteration", 0)
+            self.run.truncate_rows(VAL_LOG, "epoch", 0)
         self.run.write_config(cfg.to_yaml())
         self.run.write_info(
             {

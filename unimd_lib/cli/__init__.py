@@ -20,6 +20,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "sweep",
     "notebooks",
     "parity",
+    "extract_features",
 )
 
 

@@ -25,7 +25,26 @@ from unimd_lib.video.extract import extract_video
 from unimd_lib.video.recipe import Recipe
 
 VIDEO_SUFFIXES = frozenset(
-    ".mp4 .m4v .mkv .webm .avi .mov .mpg .mpeg .ts .mts .m2ts .flv .wmv .3gp .ogv .vob .mxf .gif".split()
+    [
+        ".mp4",
+        ".m4v",
+        ".mkv",
+        ".webm",
+        ".avi",
+        ".mov",
+        ".mpg",
+        ".mpeg",
+        ".ts",
+        ".mts",
+        ".m2ts",
+        ".flv",
+        ".wmv",
+        ".3gp",
+        ".ogv",
+        ".vob",
+        ".mxf",
+        ".gif",
+    ]
 )
 LIST_SUFFIXES = frozenset({".txt", ".lst", ".list"})
 STATE = ".extract"

@@ -175,4 +175,3 @@ class FrameSampler:
             raise DataError(self.path, None, "the video stream has no decodable frames")
         self.samples = k
         self.decoded_duration = end
-

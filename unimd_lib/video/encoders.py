@@ -72,9 +72,7 @@ def _factory(name: str):
     return fn
 
 
-def load_encoder(
-    name: str, *, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu"
-) -> Encoder:
+def load_encoder(name: str, *, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> Encoder:
     """The encoder ``name`` (``clip`` or ``package.module:function``) on ``device``, in eval mode."""
     sha = sha256_of(weights) if weights is not None else None
     if name == "clip":

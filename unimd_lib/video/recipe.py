@@ -41,7 +41,9 @@ class Recipe:
             if int(getattr(self, key)) < 1:
                 raise ConfigError(None, f"recipe.{key}", f"must be >= 1, got {getattr(self, key)}")
         if self.frames > self.num_frames:
-            raise ConfigError(None, "recipe.frames", f"{self.frames} frames do not fit a {self.num_frames}-frame window")
+            raise ConfigError(
+                None, "recipe.frames", f"{self.frames} frames do not fit a {self.num_frames}-frame window"
+            )
         if self.resize not in RESIZE_MODES:
             raise ConfigError(None, "recipe.resize", f"must be one of {RESIZE_MODES}, got {self.resize!r}")
 

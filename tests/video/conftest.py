@@ -14,8 +14,9 @@ pytest.importorskip("av", reason="the `video` extra (PyAV) is not installed")
 from unimd_lib.video.synthetic import write_video  # noqa: E402
 
 TOY = "unimd_lib.video.toy:make_encoder"
-# a CLIP image tower small enough for fast tests (ViT-B/32 layout, fewer and narrower layers)
-TINY_CLIP = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=2,
+# a CLIP image tower small enough for fast tests (ViT-B/32 layout, fewer and narrower layers; 64-d heads as in
+# every released CLIP, which is what a plain state-dict file is read back with)
+TINY_CLIP = dict(hidden_size=64, intermediate_size=128, num_hidden_layers=2, num_attention_heads=1,
                  patch_size=16, image_size=64, projection_dim=24)  # fmt: skip
 
 

@@ -16,8 +16,8 @@ import pytest
 from tests.video.conftest import TOY
 from unimd_lib.cli import main
 from unimd_lib.errors import ConfigError, DataError
-from unimd_lib.video import extract_cached, list_videos, load_encoder, resolve_recipe
 from unimd_lib.video import extract as extract_module
+from unimd_lib.video import extract_cached, list_videos, load_encoder, resolve_recipe
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = {"cfr", "ntsc", "odd", "vfr"}
@@ -99,7 +99,8 @@ def test_extract_cached_decodes_once_per_file_recipe_and_encoder(videos, tmp_pat
         raise AssertionError("decoded again")
 
     monkeypatch.setattr("unimd_lib.video.cache.extract_video", boom)
-    np.testing.assert_array_equal(extract_cached(videos["cfr"], recipe="synthetic", encoder=TOY, cache_dir=cache), first)
+    again = extract_cached(videos["cfr"], recipe="synthetic", encoder=TOY, cache_dir=cache)
+    np.testing.assert_array_equal(again, first)
     with pytest.raises(AssertionError, match="decoded again"):  # another recipe is another cache entry
         extract_cached(videos["cfr"], recipe=resolve_recipe("synthetic", fps=15.0), encoder=TOY, cache_dir=cache)
     assert len(list(cache.glob("*.npy"))) == 1

@@ -50,7 +50,7 @@ def _read_state_dict(path: Path) -> dict:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
 
-            return load_file(str(path))
+            return {"state_dict": load_file(str(path))}
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # any unreadable checkpoint: name the file
         raise DataError(path, None, f"cannot read the checkpoint: {err}") from None
@@ -110,6 +110,10 @@ def load_clip_vision(weights: str | os.PathLike):
         raise DataError(path, first, "no CLIP vision keys (expected 'vision_model.*' and 'visual_projection.*')")
     config = obj.get("config") or config_from_state_dict(sd, path)
     tower = build_clip_vision(config)
+    own = tower.state_dict()
+    for key, value in sd.items():
+        if key in own and tuple(own[key].shape) != tuple(value.shape):
+            raise DataError(path, key, f"shape {tuple(value.shape)} does not match the tower's {tuple(own[key].shape)}")
     missing, unexpected = tower.load_state_dict(sd, strict=False)
     missing = [k for k in missing if not k.endswith("position_ids")]
     if missing or unexpected:

@@ -10,12 +10,13 @@ from __future__ import annotations
 import importlib
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from unimd_lib.errors import ConfigError
+from unimd_lib.errors import ConfigError, DataError
 from unimd_lib.video.clip_weights import load_clip_vision, sha256_of
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -74,6 +75,8 @@ def _factory(name: str):
 
 def load_encoder(name: str, *, weights: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> Encoder:
     """The encoder ``name`` (``clip`` or ``package.module:function``) on ``device``, in eval mode."""
+    if weights is not None and not Path(weights).exists():
+        raise DataError(weights, None, f"weights of encoder {name!r} not found")
     sha = sha256_of(weights) if weights is not None else None
     if name == "clip":
         if weights is None:

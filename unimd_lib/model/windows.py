@@ -86,7 +86,8 @@ def predict_windows(
     device: torch.device | str | None = None,
 ) -> dict[str, Segments]:
     """Detections (seconds) of one video of any length, per task it carries. ``window`` defaults to the
-    model's ``max_seq_len`` (the length it was trained on), ``stride`` to half a window. Call in eval mode."""
+    model's ``max_seq_len`` (the length it was trained on), ``stride`` to half a window; ``max_seg_num`` is
+    scaled by the video's length in windows. Call in eval mode."""
     max_seq_len = max_seq_len or model.cfg.max_seq_len
     window = window or max_seq_len
     stride = stride or max(1, window // 2)
@@ -94,7 +95,11 @@ def predict_windows(
     cands = window_candidates(
         model, video, window=window, stride=stride, max_seq_len=max_seq_len, batch_size=batch_size, device=device
     )
+    # the detection cap is meant for a video of one window: a longer video keeps as many per window-length
     test_cfg = model.cfg.test_cfg
+    windows = max(1, math.ceil(video.length / window))
+    if windows > 1:
+        test_cfg = replace(test_cfg, max_seg_num=int(test_cfg.max_seg_num) * windows)
     per_video = model.cfg.quirks.max_seg_num_per_video
     dets = {}
     for task, parts in cands.items():

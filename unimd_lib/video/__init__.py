@@ -7,7 +7,7 @@ Imports only ``formats``, ``config`` and ``errors`` of the workbench (plus torch
 
 from unimd_lib.video.batch import extract_many, finalize, list_videos, read_manifest, shard
 from unimd_lib.video.cache import extract_cached
-from unimd_lib.video.decode import FrameSampler, VideoInfo, probe
+from unimd_lib.video.decode import FrameSampler, VideoInfo, frames_at, probe
 from unimd_lib.video.encoders import ClipImageEncoder, Encoder, load_encoder
 from unimd_lib.video.extract import extract_video
 from unimd_lib.video.recipe import RECIPES, Recipe, resolve_recipe
@@ -23,6 +23,7 @@ __all__ = [
     "extract_many",
     "extract_video",
     "finalize",
+    "frames_at",
     "list_videos",
     "load_encoder",
     "probe",

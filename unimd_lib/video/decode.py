@@ -175,3 +175,39 @@ class FrameSampler:
             raise DataError(self.path, None, "the video stream has no decodable frames")
         self.samples = k
         self.decoded_duration = end
+
+
+def frames_at(path: str | os.PathLike, times: list[float], height: int = 96) -> list[np.ndarray]:
+    """RGB uint8 thumbnails (``height`` px high) of the frames on screen at ``times`` seconds, decoded in one
+    pass from the start (exact for any codec, no seeking)."""
+    av = _av()
+    p = Path(path)
+    order = sorted(range(len(times)), key=lambda i: times[i])
+    out: list[np.ndarray | None] = [None] * len(times)
+    container = _open(p)
+    try:
+        stream = container.streams.video[0]
+        tb = stream.time_base
+        start = float(stream.start_time * tb) if stream.start_time is not None and tb else 0.0
+        k, last, last_rgb = 0, None, None
+
+        def rgb(frame) -> np.ndarray:
+            w = max(1, round(frame.width * height / frame.height))
+            return frame.to_ndarray(format="rgb24", width=w, height=height)
+
+        try:
+            for frame in container.decode(stream):
+                t = float(frame.pts * frame.time_base) - start if frame.pts is not None else 0.0
+                while k < len(order) and last is not None and times[order[k]] < t - _EPS:
+                    last_rgb = rgb(last) if last_rgb is None else last_rgb
+                    out[order[k]] = last_rgb
+                    k += 1
+                if k == len(order):
+                    break
+                last, last_rgb = frame, None
+        except av.error.FFmpegError as err:
+            raise DataError(p, None, f"decoding failed: {err}") from None
+    finally:
+        container.close()
+    tail = rgb(last) if last is not None else None  # times past the last frame's start
+    return [x if x is not None else tail for x in out]

@@ -2,13 +2,15 @@
 run through the model as a video of its own; every window keeps the candidates of the points it *owns*
 (from the middle of its overlap with the previous window to the middle of its overlap with the next), so
 every point is scored once, with context on both sides; candidates are shifted back to video time and merged
-with the same NMS as single-pass inference. A video that fits one window gives exactly the single-pass
-result. Activations are bounded by ``batch_size`` windows, whatever the video's length.
+with the same NMS as single-pass inference, a few windows at a time. A video that fits one window gives exactly
+the single-pass result. Activations are bounded by ``batch_size`` windows and candidates by a block of windows,
+whatever the video's length; time grows linearly with it.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -52,12 +54,11 @@ def _without_ground_truth(task: TaskQueries | None) -> TaskQueries | None:
 @torch.no_grad()
 def window_candidates(
     model, video: VideoQueries, *, window: int, stride: int, max_seq_len: int, batch_size: int, device
-) -> dict[str, list[Segments]]:
-    """Per task, each window's owned candidates shifted to video grid units (before NMS)."""
+) -> Iterator[tuple[int, dict[str, Segments]]]:
+    """Per window, in order: (index, per task its owned candidates shifted to video grid units, before NMS)."""
     starts = window_starts(video.length, window, stride)
     owned = owned_ranges(starts, window)
     bare = replace(video, tad=_without_ground_truth(video.tad), mr=_without_ground_truth(video.mr))
-    out: dict[str, list[Segments]] = {task: [] for task in video.tasks}
     for first in range(0, len(starts), batch_size):
         chunk = list(range(first, min(first + batch_size, len(starts))))
         pieces = [replace(bare, feats=video.feats[:, starts[i] : starts[i] + window]) for i in chunk]
@@ -69,9 +70,16 @@ def window_candidates(
             result.masks[level] = result.masks[level] & keep
         for row, per_task in enumerate(inference.candidates(result, batch, model.cfg.test_cfg)):
             shift = np.float32(starts[chunk[row]])
-            for task, c in per_task.items():
-                out[task].append(Segments(c.segments + shift, c.scores, c.labels))
-    return out
+            yield chunk[row], {t: Segments(c.segments + shift, c.scores, c.labels) for t, c in per_task.items()}
+
+
+def _concat(parts: list[Segments]) -> Segments:
+    return Segments(*(np.concatenate(x) for x in zip(*parts, strict=True))) if parts else Segments.empty()
+
+
+def _top(dets: Segments, cap: int) -> Segments:
+    order = np.argsort(-dets.scores, kind="stable")[:cap]
+    return Segments(dets.segments[order], dets.scores[order], dets.labels[order])
 
 
 @torch.no_grad()
@@ -83,34 +91,58 @@ def predict_windows(
     stride: int | None = None,
     max_seq_len: int | None = None,
     batch_size: int = 4,
+    block: int = 8,
     device: torch.device | str | None = None,
 ) -> dict[str, Segments]:
     """Detections (seconds) of one video of any length, per task it carries. ``window`` defaults to the
-    model's ``max_seq_len`` (the length it was trained on), ``stride`` to half a window; ``max_seg_num`` is
-    scaled by the video's length in windows. Call in eval mode."""
+    model's ``max_seq_len`` (the length it was trained on), ``stride`` to half a window.
+
+    Merging: the same NMS, run over ``block`` windows at a time plus one window of context on each side, keeping
+    what falls (by its centre) in the block; so time and memory grow linearly with the video (a video of at
+    most ``block`` windows is merged in one NMS). ``max_seg_num`` is scaled by the video's length in windows.
+    Call in eval mode."""
     max_seq_len = max_seq_len or model.cfg.max_seq_len
     window = window or max_seq_len
     stride = stride or max(1, window // 2)
     device = device or next(model.parameters()).device
-    cands = window_candidates(
+    starts = window_starts(video.length, window, stride)
+    owned = owned_ranges(starts, window)
+    n = len(starts)
+    test_cfg = model.cfg.test_cfg
+    per_video = model.cfg.quirks.max_seg_num_per_video
+    cap = int(test_cfg.max_seg_num)
+    if n > 1:  # the cap is meant for a video of one window: a longer one keeps as many per window length
+        cap *= math.ceil(video.length / window)
+        test_cfg = replace(test_cfg, max_seg_num=cap)
+    stream = window_candidates(
         model, video, window=window, stride=stride, max_seq_len=max_seq_len, batch_size=batch_size, device=device
     )
-    # the detection cap is meant for a video of one window: a longer video keeps as many per window-length
-    test_cfg = model.cfg.test_cfg
-    windows = max(1, math.ceil(video.length / window))
-    if windows > 1:
-        test_cfg = replace(test_cfg, max_seg_num=int(test_cfg.max_seg_num) * windows)
-    per_video = model.cfg.quirks.max_seg_num_per_video
+    cache: dict[int, dict[str, Segments]] = {}
+    kept: dict[str, list[Segments]] = {task: [] for task in video.tasks}
+    for first in range(0, n, block):
+        last = min(first + block, n)  # block = windows [first, last), merged with one window of context
+        while len(cache) == 0 or max(cache) < min(last, n - 1):
+            i, cands = next(stream)
+            cache[i] = cands
+        lo, hi = owned[first][0], owned[last - 1][1]
+        for task in kept:
+            merged = _concat([cache[i][task] for i in range(max(first - 1, 0), min(last + 1, n)) if i in cache])
+            out = inference.nms(merged, test_cfg, per_video_cap=per_video)
+            if n > block:
+                centre = out.segments.mean(axis=1)
+                inside = (centre >= lo) & (centre < hi)
+                out = Segments(out.segments[inside], out.scores[inside], out.labels[inside])
+            kept[task].append(out)
+        for i in [i for i in cache if i < last - 1]:
+            del cache[i]
     dets = {}
-    for task, parts in cands.items():
-        merged = Segments(*(np.concatenate(x) for x in zip(*parts, strict=True)))
-        kept = inference.nms(merged, test_cfg, per_video_cap=per_video)
+    for task, parts in kept.items():
+        merged = _concat(parts)
+        if per_video and n > block:
+            merged = _top(merged, cap)
         secs = grid_to_seconds(
-            kept.segments,
-            fps=video.fps,
-            feat_stride=video.feat_stride,
-            num_frames=video.num_frames,
+            merged.segments, fps=video.fps, feat_stride=video.feat_stride, num_frames=video.num_frames,
             duration=video.duration,
-        )
-        dets[task] = Segments(secs, kept.scores, kept.labels)
+        )  # fmt: skip
+        dets[task] = Segments(secs, merged.scores, merged.labels)
     return dets

@@ -84,8 +84,10 @@ def main() -> None:
         out = subprocess.run([sys.executable, __file__, "--one", str(hours), mode], env=env, capture_output=True,
                              text=True, check=True)  # fmt: skip
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{mode:10s} {hours:6.2f} {r['steps']:7d} {r['seconds']:8.2f} {r['seconds'] / hours:9.2f} "
-              f"{r['peak_rss_mb']:12.0f} {r['peak_rss_mb'] - r['rss_before_mb']:13.0f} {r['detections']:10d}")
+        print(
+            f"{mode:10s} {hours:6.2f} {r['steps']:7d} {r['seconds']:8.2f} {r['seconds'] / hours:9.2f} "
+            f"{r['peak_rss_mb']:12.0f} {r['peak_rss_mb'] - r['rss_before_mb']:13.0f} {r['detections']:10d}"
+        )
 
 
 if __name__ == "__main__":

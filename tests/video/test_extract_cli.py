@@ -136,3 +136,10 @@ def test_two_gloo_processes_write_disjoint_shards_equal_to_one_process(videos, t
     m1, m2 = (json.loads((d / "manifest.json").read_text()) for d in (one, two))
     assert m1 == m2
     assert _failures(one) == _failures(two)
+
+
+def test_cli_bad_recipe_and_missing_input_are_clear(videos, tmp_path):
+    with pytest.raises(SystemExit, match="unknown recipe"):
+        main(["extract-features", str(videos["cfr"]), "--encoder", TOY, "--recipe", "nope", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit, match="input not found"):
+        main(["extract-features", str(tmp_path / "none"), "--encoder", TOY, "--out", str(tmp_path)])

@@ -109,3 +109,12 @@ def test_factory_errors_are_clear():
         load_encoder("resnet")
     with pytest.raises(ConfigError, match="--weights"):
         load_encoder("clip")
+
+
+def test_thumbnails_are_the_frames_on_screen_at_the_given_times(tmp_path):
+    from unimd_lib.video import frames_at
+
+    path = write_grey_frames(tmp_path / "g.mkv", [0.0, 0.5, 1.0, 1.5])
+    thumbs = frames_at(path, [1.2, 0.0, 0.7, 9.0], height=16)
+    assert [t.shape for t in thumbs] == [(16, 24, 3)] * 4  # 48 x 32 scaled to 16 px high
+    assert [round(float(t.mean()) / 20) - 1 for t in thumbs] == [2, 0, 1, 3]

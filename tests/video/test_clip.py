@@ -105,3 +105,40 @@ def test_vit_b32_shaped_tower_round_trips(tmp_path):
         got, expected = enc.module(frames), ClipImageEncoder(tower).eval()(frames)
     assert got.shape == (2, 512)
     torch.testing.assert_close(got, expected, rtol=0, atol=0)
+
+
+def _openai_layout(tower) -> dict[str, torch.Tensor]:
+    """An HF tower's weights written the way OpenAI / open_clip name them (visual.*, packed q/k/v, proj
+    stored [width, dim])."""
+    sd = tower.state_dict()
+    vm = "vision_model."
+    out = {"visual.class_embedding": sd[vm + "embeddings.class_embedding"],
+           "visual.positional_embedding": sd[vm + "embeddings.position_embedding.weight"],
+           "visual.conv1.weight": sd[vm + "embeddings.patch_embedding.weight"],
+           "visual.proj": sd["visual_projection.weight"].t(),
+           "visual.ln_pre.weight": sd[vm + "pre_layrnorm.weight"], "visual.ln_pre.bias": sd[vm + "pre_layrnorm.bias"],
+           "visual.ln_post.weight": sd[vm + "post_layernorm.weight"],
+           "visual.ln_post.bias": sd[vm + "post_layernorm.bias"]}  # fmt: skip
+    for i in range(tower.config.num_hidden_layers):
+        hf, oa = f"{vm}encoder.layers.{i}.", f"visual.transformer.resblocks.{i}."
+        for p in ("weight", "bias"):
+            out[f"{oa}ln_1.{p}"] = sd[f"{hf}layer_norm1.{p}"]
+            out[f"{oa}ln_2.{p}"] = sd[f"{hf}layer_norm2.{p}"]
+            out[f"{oa}mlp.c_fc.{p}"] = sd[f"{hf}mlp.fc1.{p}"]
+            out[f"{oa}mlp.c_proj.{p}"] = sd[f"{hf}mlp.fc2.{p}"]
+            out[f"{oa}attn.out_proj.{p}"] = sd[f"{hf}self_attn.out_proj.{p}"]
+            out[f"{oa}attn.in_proj_{p}"] = torch.cat([sd[f"{hf}self_attn.{x}_proj.{p}"] for x in "qkv"])
+    out["transformer.resblocks.0.ln_1.weight"] = torch.ones(3)  # the text tower's keys are ignored
+    return out
+
+
+def test_openai_layout_checkpoint_loads_to_the_same_tower(tmp_path):
+    tower = _tower(seed=2)
+    weights = tmp_path / "ViT-tiny.pt"
+    torch.save({"state_dict": {f"module.{k}": v for k, v in _openai_layout(tower).items()}}, weights)
+    loaded = load_clip_vision(weights)
+    frames = torch.rand(3, 2, 3, 64, 64, generator=torch.Generator().manual_seed(1))
+    with torch.inference_mode():
+        expected = ClipImageEncoder(tower).eval()(frames)
+        got = ClipImageEncoder(loaded).eval()(frames)
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)

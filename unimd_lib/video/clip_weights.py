@@ -5,6 +5,9 @@ and the checkpoints it reads from a local path:
 * a state-dict file (``.safetensors``, ``.bin``, ``.pt``/``.pth``) with Hugging Face keys (a whole
   ``CLIPModel``'s ``vision_model.*`` + ``visual_projection.weight``, or the tower alone); the architecture is
   read from the tensor shapes (heads = width / 64, as in every released CLIP);
+* an OpenAI / open_clip checkpoint (keys ``visual.*``, e.g. OpenAI's ``ViT-B-32.pt``, a TorchScript archive),
+  mapped to those keys; the activation is QuickGELU as in OpenAI's models (open_clip's LAION-trained towers use
+  GELU: load them through a Hugging Face conversion instead);
 * a file written by ``save_clip_vision`` (state dict + config).
 """
 
@@ -51,7 +54,12 @@ def _read_state_dict(path: Path) -> dict:
             from safetensors.torch import load_file
 
             return {"state_dict": load_file(str(path))}
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        try:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+        except RuntimeError as err:
+            if "TorchScript" not in str(err) and "jit" not in str(err).lower():
+                raise
+            obj = torch.jit.load(str(path), map_location="cpu").state_dict()  # OpenAI's released .pt files
     except Exception as err:  # any unreadable checkpoint: name the file
         raise DataError(path, None, f"cannot read the checkpoint: {err}") from None
     if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj["state_dict"], dict):
@@ -59,6 +67,34 @@ def _read_state_dict(path: Path) -> dict:
     if not isinstance(obj, dict):
         raise DataError(path, None, f"expected a state dict, found {type(obj).__name__}")
     return {"state_dict": obj}
+
+
+def from_openai(sd: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """OpenAI / open_clip image-tower keys (``visual.*``) → Hugging Face ``CLIPVisionModelWithProjection`` keys."""
+    v = {k.removeprefix("visual."): t for k, t in sd.items() if k.startswith("visual.")}
+    if "proj" not in v or "conv1.weight" not in v:
+        raise DataError(None, "visual.proj", "not a ViT image tower (ResNet CLIP towers are not supported)")
+    out = {
+        "vision_model.embeddings.class_embedding": v["class_embedding"],
+        "vision_model.embeddings.position_embedding.weight": v["positional_embedding"],
+        "vision_model.embeddings.patch_embedding.weight": v["conv1.weight"],
+        "visual_projection.weight": v["proj"].t().contiguous(),
+    }
+    for ours, theirs in (("pre_layrnorm", "ln_pre"), ("post_layernorm", "ln_post")):
+        for p in ("weight", "bias"):
+            out[f"vision_model.{ours}.{p}"] = v[f"{theirs}.{p}"]
+    names = {"ln_1": "layer_norm1", "ln_2": "layer_norm2", "attn.out_proj": "self_attn.out_proj",
+             "mlp.c_fc": "mlp.fc1", "mlp.c_proj": "mlp.fc2"}  # fmt: skip
+    layers = {int(m.group(1)) for k in v if (m := re.match(r"transformer\.resblocks\.(\d+)\.", k))}
+    for i in sorted(layers):
+        src, dst = f"transformer.resblocks.{i}.", f"vision_model.encoder.layers.{i}."
+        for theirs, ours in names.items():
+            for p in ("weight", "bias"):
+                out[f"{dst}{ours}.{p}"] = v[f"{src}{theirs}.{p}"]
+        for p in ("weight", "bias"):  # one packed q/k/v projection → three
+            for name, part in zip("qkv", v[f"{src}attn.in_proj_{p}"].chunk(3, dim=0)):
+                out[f"{dst}self_attn.{name}_proj.{p}"] = part.contiguous()
+    return out
 
 
 def config_from_state_dict(sd: dict[str, torch.Tensor], path: Path):
@@ -104,6 +140,8 @@ def load_clip_vision(weights: str | os.PathLike):
         except (OSError, ValueError) as err:
             raise DataError(path, None, f"not a Hugging Face CLIP folder: {err}") from None
     obj = _read_state_dict(path)
+    raw = {k.removeprefix("module."): v for k, v in obj["state_dict"].items()}
+    obj["state_dict"] = from_openai(raw) if any(k.startswith("visual.") for k in raw) else raw
     sd = {k: v for k, v in obj["state_dict"].items() if k.startswith(VISION_PREFIXES)}
     if not sd:
         first = next(iter(obj["state_dict"]), "(empty)")

@@ -93,8 +93,14 @@ def check_setup(out_dir: Path, recipe: Recipe, encoder: Encoder) -> None:
     setup = _setup(recipe, encoder)
     if path.exists():
         old = read_json(path)
-        for key in ("recipe", "encoder"):
-            if old.get(key) != setup[key]:
+        # the encoder is its name and its weights' content: a moved weights file is still the same encoder
+        enc_keys = ("name", "weights_sha256")
+        same = {
+            "recipe": old.get("recipe") == setup["recipe"],
+            "encoder": all(old.get("encoder", {}).get(k) == setup["encoder"][k] for k in enc_keys),
+        }
+        for key, ok in same.items():
+            if not ok:
                 raise ConfigError(path, key, f"{out_dir} holds features of another {key}: {old.get(key)}")
         return
     write_json_atomic(path, setup)

@@ -57,6 +57,8 @@ bench: venv
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/bench_nms.py
 	$(BIN)/python benchmarks/bench_train_step.py
+	$(BIN)/python benchmarks/bench_extract.py
+	$(BIN)/python benchmarks/bench_long_video.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache .ruff_cache

@@ -29,6 +29,7 @@ SUBCOMMANDS: tuple[str, ...] = (
     "sweep",
     "notebooks",
     "parity",
+    "extract_features",
 )
 
 EXIT_INPUT_ERROR = 2  # bad input (also argparse's exit code for bad arguments)

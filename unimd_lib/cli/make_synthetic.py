@@ -31,6 +31,12 @@ def add_parser(subparsers) -> None:
         kind = float if isinstance(f.default, float) else int
         p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=f"default {f.default}")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
+    p.add_argument(
+        "--long",
+        action="store_true",
+        help="also write multi-hour videos (split 'long') with moments across sliding-window borders",
+    )
+    p.add_argument("--long-hours", type=float, nargs="+", default=[2.0, 2.5, 3.0], help="their lengths (hours)")
     p.set_defaults(func=run)
 
 
@@ -45,6 +51,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(None, f"--{(err.key or '').replace('_', '-')}", err.message) from None
     t0 = time.perf_counter()
     counts = generate(args.out, spec, overwrite=args.overwrite)
+    if args.long:
+        from unimd_lib.data.synthetic_long import generate_long
+
+        ids = generate_long(args.out, hours=tuple(args.long_hours), seed=args.seed)
+        print(f"long: {len(ids)} videos of {', '.join(f'{h:g}' for h in args.long_hours)} h (split 'long')")
     for split, c in counts.items():
         print(
             f"{split}: {c['tad_only']} TAD-only, {c['mr_only']} MR-only, {c['both']} both-task videos; "

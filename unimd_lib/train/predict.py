@@ -18,6 +18,7 @@ from unimd_lib.data.dataset import VideoDataset
 from unimd_lib.data.record import VideoQueries
 from unimd_lib.formats.files import atomic_path
 from unimd_lib.model.unimd import UniMD
+from unimd_lib.model.windows import fits_single_pass, predict_windows
 from unimd_lib.train.run_dir import RunDir
 from unimd_lib.train.runtime import eval_mode
 
@@ -67,8 +68,11 @@ def predict_dataset(
             video = dataset[index]
             if not video.tasks:
                 continue
-            batch = collate([video], max_seq_len=max_seq_len, training=False).to(device)
-            dets = model.predict(batch)[0]
+            if fits_single_pass(model, video.length, max_seq_len):
+                batch = collate([video], max_seq_len=max_seq_len, training=False).to(device)
+                dets = model.predict(batch)[0]
+            else:  # longer than single-pass inference takes: overlapping windows (model.windows)
+                dets = predict_windows(model, video, max_seq_len=max_seq_len, device=device)
             for task, d in dets.items():
                 parts[task].append(_rows(video, task, d))
     out = {}

@@ -9,9 +9,12 @@ import io
 import pandas as pd
 
 from unimd_lib.config.load import Config
+from unimd_lib.eval.from_config import ground_truth, protocol_of
 from unimd_lib.eval.protocols import evaluate
 from unimd_lib.formats.database import read_database
 from unimd_lib.formats.submissions import nlq_submission, parse_nlq_submission
+
+__all__ = ["PRIMARY", "evaluate_predictions", "ground_truth", "protocol_input", "protocol_of", "selection_metric"]
 
 # the metric each protocol is usually quoted by (selection default when eval.select names another task)
 PRIMARY = {
@@ -23,22 +26,6 @@ PRIMARY = {
     "charades_sta": "R1@0.50",
     "anet_captions": "R1@0.50",
 }
-
-
-def protocol_of(cfg: Config, task: str) -> str | None:
-    return cfg.eval.tad_protocol if task == "tad" else cfg.eval.mr_protocol
-
-
-def ground_truth(cfg: Config, task: str):
-    """The GT file of ``task``: ``eval.<task>_gt`` or, by default, the task's validation annotation file."""
-    explicit = cfg.eval.tad_gt if task == "tad" else cfg.eval.mr_gt
-    if explicit is not None:
-        return cfg.resolve(explicit)
-    files = getattr(cfg.data, task)
-    if files is None:
-        return None
-    split = cfg.data.val_split
-    return files.annotations.get(split) or files.annotations.get("*")
 
 
 def protocol_input(cfg: Config, task: str, protocol: str, df: pd.DataFrame) -> pd.DataFrame:

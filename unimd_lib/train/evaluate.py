@@ -12,6 +12,7 @@ from unimd_lib.config.load import Config
 from unimd_lib.eval.from_config import ground_truth, protocol_of
 from unimd_lib.eval.protocols import evaluate
 from unimd_lib.formats.database import read_database
+from unimd_lib.formats.files import read_once
 from unimd_lib.formats.submissions import nlq_submission, parse_nlq_submission
 
 __all__ = ["PRIMARY", "evaluate_predictions", "ground_truth", "protocol_input", "protocol_of", "selection_metric"]
@@ -33,7 +34,9 @@ def protocol_input(cfg: Config, task: str, protocol: str, df: pd.DataFrame) -> p
     if protocol == "anet_captions":
         return df.rename(columns={"query_index": "sentence_index"})
     if protocol == "ego4d_nlq":
-        clips = read_database(cfg.data.mr.annotations.get(cfg.data.val_split) or cfg.data.mr.annotations["*"])
+        clips = read_once(
+            read_database, cfg.data.mr.annotations.get(cfg.data.val_split) or cfg.data.mr.annotations["*"]
+        )
         raw = df.rename(columns={"video_id": "clip_uid"})
         sub = nlq_submission(raw, clips, split=_subset(cfg, "mr"))
         return parse_nlq_submission(sub)

@@ -78,6 +78,8 @@ class Trainer:
         data_tasks = task
         self.train_set = VideoDataset(cfg.data, cfg.data.train_split, data_tasks, cache=True)
         self.val_set = VideoDataset(cfg.data, cfg.data.val_split, data_tasks, training=False, cache=True)
+        if cfg.loader.num_workers > 0:  # read once here: the persistent workers share this cache
+            self.train_set.warm_cache()
         self.torch_train = TorchVideoDataset(self.train_set, seed=cfg.run.seed)
         self.sampler = make_sampler(
             self.train_set,

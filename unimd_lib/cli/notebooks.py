@@ -17,7 +17,8 @@ def add_parser(subparsers) -> None:
         "run",
         help="run notebooks/NN_*.ipynb with papermill",
         description="Execute the numbered notebooks in order with papermill (with an execution timeout) and "
-        "write the executed copies to --out. Parameters (-p NAME VALUE, YAML values) go to every notebook.",
+        "write the executed copies to --out. Parameters (-p NAME VALUE, YAML values) go to every notebook that "
+        "declares them.",
     )
     r.add_argument("--src", default="notebooks")
     r.add_argument("--out", default="runs/notebooks")
@@ -29,7 +30,10 @@ def add_parser(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     params = {name: yaml.safe_load(value) for name, value in args.parameter}
-    results = run_notebooks(args.src, args.out, params, timeout=args.timeout, only=args.only)
+    try:
+        results = run_notebooks(args.src, args.out, params, timeout=args.timeout, only=args.only)
+    except ValueError as err:  # a parameter that no selected notebook declares
+        raise SystemExit(f"notebooks run: {err}") from None
     for res in results:
         status = "ok" if res.ok else f"FAILED ({res.error})"
         print(f"{res.name}: {status} in {res.seconds:.1f} s -> {res.output}")

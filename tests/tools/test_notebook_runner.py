@@ -38,9 +38,14 @@ def test_each_notebook_gets_its_own_parameters_quietly(tmp_path, capfd, caplog):
     tiny_notebook(src / "01_a.ipynb", "alpha")
     tiny_notebook(src / "02_b.ipynb", "beta")
     assert declared_parameters(src / "01_a.ipynb") == {"alpha"}
+    events = []
     with caplog.at_level(logging.INFO):
-        results = run_notebooks(src, tmp_path / "out", {"alpha": 3, "beta": 4}, timeout=120)
+        results = run_notebooks(src, tmp_path / "out", {"alpha": 3, "beta": 4}, timeout=120,
+                                on_start=lambda p: events.append(("start", p.name)),
+                                on_result=lambda r: events.append(("done", r.name)))  # fmt: skip
     assert [r.ok for r in results] == [True, True], [r.error for r in results]
+    names = ["01_a.ipynb", "02_b.ipynb"]  # reported as each notebook starts and ends, not at the end of the run
+    assert events == [(e, n) for n in names for e in ("start", "done")]
     assert printed(tmp_path / "out" / "01_a.ipynb").split() == ["alpha", "3"]
     assert printed(tmp_path / "out" / "02_b.ipynb").split() == ["beta", "4"]
     out = capfd.readouterr()

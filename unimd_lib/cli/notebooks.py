@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import yaml
 
-from unimd_lib.tools.notebook_runner import run_notebooks
+from unimd_lib.tools.notebook_runner import NotebookResult, run_notebooks
 
 
 def add_parser(subparsers) -> None:
@@ -28,14 +29,21 @@ def add_parser(subparsers) -> None:
     r.set_defaults(func=run)
 
 
+def _started(path: Path) -> None:
+    print(f"{path.name}: running ...", flush=True)
+
+
+def _finished(res: NotebookResult) -> None:
+    status = "ok" if res.ok else f"FAILED ({res.error})"
+    print(f"{res.name}: {status} in {res.seconds:.1f} s -> {res.output}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     params = {name: yaml.safe_load(value) for name, value in args.parameter}
     try:
-        results = run_notebooks(args.src, args.out, params, timeout=args.timeout, only=args.only)
+        results = run_notebooks(args.src, args.out, params, timeout=args.timeout, only=args.only,
+                                on_start=_started, on_result=_finished)  # fmt: skip
     except ValueError as err:  # a parameter that no selected notebook declares
         raise SystemExit(f"notebooks run: {err}") from None
-    for res in results:
-        status = "ok" if res.ok else f"FAILED ({res.error})"
-        print(f"{res.name}: {status} in {res.seconds:.1f} s -> {res.output}")
     print(json.dumps({"ok": all(r.ok for r in results), "seconds": round(sum(r.seconds for r in results), 1)}))
     return 0 if all(r.ok for r in results) else 1

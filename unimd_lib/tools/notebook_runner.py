@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,8 @@ def run_notebooks(
     *,
     timeout: int = 900,
     only: list[str] | None = None,
+    on_start: Callable[[Path], None] | None = None,
+    on_result: Callable[[NotebookResult], None] | None = None,
 ) -> list[NotebookResult]:
     """Execute every numbered notebook of ``src`` in order into ``out`` (executed copies with outputs). Each
     gets the ``parameters`` it declares; a parameter that none of them declares raises ValueError."""
@@ -90,4 +93,11 @@ def run_notebooks(
         names = ", ".join(p.name for p in paths)
         raise ValueError(f"parameter(s) {', '.join(sorted(unknown))} declared by none of: {names}")
     out_dir = Path(out).resolve()
-    return [run_notebook(p.resolve(), out_dir, dict(parameters or {}), timeout) for p in paths]
+    results = []
+    for p in paths:  # on_start / on_result: report as each notebook starts and ends (a run takes minutes)
+        if on_start is not None:
+            on_start(p)
+        results.append(run_notebook(p.resolve(), out_dir, dict(parameters or {}), timeout))
+        if on_result is not None:
+            on_result(results[-1])
+    return results

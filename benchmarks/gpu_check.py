@@ -1,6 +1,6 @@
-"""Every GPU check of the workbench in one command, for a lent GPU machine (see benchmarks/GPU.md).
+"""Every GPU check of the workbench in one command, on any CUDA machine (see benchmarks/GPU.md).
 
-    python3 benchmarks/gpu_check.py --out "$OUT" --shared .gpu_shared      # on the GPU machine (< ~5 min)
+    python benchmarks/gpu_check.py --out runs/gpu_check [--shared DIR]    # on the GPU machine (< ~5 min)
     python3 benchmarks/gpu_check.py --out /tmp/gc --cpu-dry-run            # anywhere: the same logic on the CPU
 
 Steps, in this order (each with its own time limit, all within --budget seconds):
@@ -14,8 +14,8 @@ Steps, in this order (each with its own time limit, all within --budget seconds)
   bench_nms    benchmarks/bench_nms.py --quick --backend cupy (5 loop-baseline videos; the whole synthetic val set)
   bench_eval   benchmarks/bench_eval.py --backend cupy (no loop baselines)
 
---out receives gpu_check.log (every step's output), summary.json and the executed notebook: three files, inside the
-device tool's limits. --cpu-dry-run hides any GPU (CUDA_VISIBLE_DEVICES=''), runs the CPU counterpart of each step
+--out receives gpu_check.log (every step's output), summary.json and the executed notebook (three files).
+--cpu-dry-run hides any GPU (CUDA_VISIBLE_DEVICES=''), runs the CPU counterpart of each step
 at small sizes and does not require the GPU-only outcomes; it checks this script's own logic.
 """
 
@@ -118,8 +118,8 @@ NOTEBOOK_STACK = ("papermill", "nbclient", "ipykernel", "ipywidgets", "plotly")
 
 
 def install_notebook_stack(wheels: Path, site: Path, log) -> str:
-    """When the notebook packages are missing and ``wheels`` holds carried wheels, install them into ``site`` (the
-    device README's ``pip install --no-index --no-deps --target`` recipe) and put it on ``sys.path``."""
+    """When the notebook packages are missing and ``wheels`` holds wheels (benchmarks/gpu_wheels.sh), install them
+    into ``site`` (``pip install --no-index --no-deps --target``) and put it on ``sys.path``."""
     import importlib.util
 
     missing = [m for m in NOTEBOOK_STACK if importlib.util.find_spec(m) is None]
@@ -182,7 +182,7 @@ def find_shared(arg: str | None) -> Path | None:
 
 
 def link_shared(shared: Path | None) -> str:
-    """The tests read ``<repo>/../shared``: point it at ``shared`` when it is elsewhere (e.g. carried in the tree)."""
+    """The tests read ``<repo>/../shared``: point it at ``shared`` when it is elsewhere (e.g. ``.gpu_shared``)."""
     target = REPO.parent / "shared"
     if shared is None:
         return "no shared data: tests that need it skip, bench_eval and the reference cases are skipped"
@@ -297,8 +297,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--shared", help="the shared data folder (refcases/, annotations/); default ../shared or "
                     ".gpu_shared")  # fmt: skip
     ap.add_argument("--work", type=Path, help="scratch folder (synthetic data, runs); default a temporary folder")
-    ap.add_argument("--wheels", type=Path, default=REPO / ".whl", help="carried wheels, installed when the notebook "
-                    "packages are missing (default .whl)")  # fmt: skip
+    ap.add_argument("--wheels", type=Path, default=REPO / ".whl", help="wheels from gpu_wheels.sh, installed when "
+                    "the notebook packages are missing (default .whl)")  # fmt: skip
     ap.add_argument("--budget", type=float, default=290.0, help="seconds for all steps together")
     ap.add_argument("--only", help="comma-separated step names to run (others are skipped)")
     ap.add_argument("--cpu-dry-run", action="store_true", help="no GPU: CPU counterparts at small sizes")

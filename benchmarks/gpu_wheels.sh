@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
-# Prepare what a GPU session carries to the lent machine for benchmarks/gpu_check.py (see benchmarks/GPU.md):
+# Prepare a checkout for benchmarks/gpu_check.py on a GPU machine WITHOUT network access that has torch and CuPy
+# but not the notebook stack (see benchmarks/GPU.md, "A machine without network access"):
 #
-#   .whl/         wheels of the notebook stack that the machine's image lacks (papermill, ipykernel, ipywidgets,
-#                 plotly and their dependencies; CPython 3.12, x86-64), ~25 MB
-#   .gpu_shared/  the part of ../shared that the GPU tests, bench_eval and notebook 04 read, ~25 MB
+#   .whl/         wheels of the notebook stack (papermill, ipykernel, ipywidgets, plotly and their dependencies;
+#                 CPython 3.12, x86-64), ~25 MB
+#   .gpu_shared/  the part of ../shared (reference cases, annotations) that the GPU tests, bench_eval and notebook 04
+#                 read, ~25 MB; only when ../shared is beside the checkout
 #
-# Both folders are ignored through git's info/exclude, so they travel only when `carry` names them.
-# Needs: network access to PyPI for `pip download` (~20 s), ../shared beside the checkout, rsync or cp.
+# Both folders are excluded through git's info/exclude: copy the checkout together with them.
+# Needs: network access to PyPI for `pip download` (~20 s).
 # Run from anywhere:  bash benchmarks/gpu_wheels.sh [--no-wheels] [--no-shared]
 #
-# The image already has torch, CuPy (cupy-cuda13x), numpy, pandas, pytest, PyYAML, tqdm, tensorboard, matplotlib,
-# jinja2, requests, attrs, narwhals (KINDS.md's package list): do not carry those. cupy-cuda12x (137 MB) would not
-# fit the 64 MiB the tree may weigh, and the image's CuPy matches its CUDA 13 driver.
+# Assumed present on the GPU machine (not downloaded): torch, CuPy, numpy, pandas, pytest, PyYAML, tqdm, tensorboard,
+# matplotlib, jinja2, requests, attrs, narwhals (the IMAGE list below). Use the torch and CuPy builds that match
+# the machine's CUDA driver.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
@@ -46,7 +48,7 @@ if [ "$wheels" = 1 ]; then
   "$PY" -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
     "${platforms[@]}" --platform manylinux2014_x86_64 --platform manylinux1_x86_64 -d .whl "${WHEELS[@]}"
   echo ".whl: $(ls .whl | wc -l) wheels, $(du -sh .whl | cut -f1)"
-  # every requirement of a carried wheel (for CPython 3.12 on Linux) is carried or already in the image
+  # every requirement of a downloaded wheel (for CPython 3.12 on Linux) is downloaded or assumed present
   "$PY" - <<'CHECK'
 import re, zipfile
 from pathlib import Path
@@ -76,14 +78,14 @@ for w in wheels:
             dep = norm(re.match(r"[A-Za-z0-9_.-]+", name.strip()).group(0))
             if dep not in have:
                 missing.add(f"{dep} (for {w.name})")
-print("requirements: all carried or in the image" if not missing else "MISSING: " + ", ".join(sorted(missing)))
+print("requirements: all downloaded or assumed present" if not missing else "MISSING: " + ", ".join(sorted(missing)))
 raise SystemExit(1 if missing else 0)
 CHECK
 fi
 
 if [ "$shared" = 1 ]; then
   src=../shared
-  [ -d "$src/refcases" ] || { echo "no $src/refcases beside the checkout" >&2; exit 1; }
+  [ -d "$src/refcases" ] || { echo "no $src/refcases beside the checkout (use --no-shared)" >&2; exit 1; }
   rm -rf .gpu_shared
   files=(
     refcases/edge_cases.json refcases/nms
@@ -102,5 +104,5 @@ if [ "$shared" = 1 ]; then
   chmod -R u+w .gpu_shared
   echo ".gpu_shared: $(du -sh .gpu_shared | cut -f1)"
 fi
-echo "tree that travels with carry=[.whl, .gpu_shared]: $(du -shc .whl .gpu_shared 2>/dev/null | tail -1 | cut -f1) +" \
-  "$(git ls-files -z | du -shc --files0-from=- | tail -1 | cut -f1) of tracked files (limit 64 MiB)"
+echo "to copy: $(du -shc .whl .gpu_shared 2>/dev/null | tail -1 | cut -f1) in .whl/ and .gpu_shared/ +" \
+  "$(git ls-files -z | du -shc --files0-from=- | tail -1 | cut -f1) of tracked files"

@@ -1,4 +1,5 @@
-"""Shared fixtures: the read-only ``../shared`` folder and the GPU skip rule."""
+"""Shared fixtures: the reference cases carried in ``tests/refcases``, the read-only ``../shared`` folder (the
+full reference cases and the benchmarks' annotation files, beside a development checkout) and the GPU skip rule."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from unimd_lib.backend import cupy_module, gpu_available
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+CARRIED = REPO / "tests" / "refcases"  # licence-clean subset of the reference cases (tests/refcases/README.md)
 
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -26,6 +28,14 @@ def shared_path(*parts: str) -> Path:
     p = SHARED.joinpath(*parts)
     if not p.exists():
         pytest.skip(f"reference data not available: {p} (the ../shared folder ships only with the dev checkout)")
+    return p
+
+
+def carried_path(*parts: str) -> Path:
+    """Path under tests/refcases: part of every clone, so a missing file is an error, never a skip."""
+    p = CARRIED.joinpath(*parts)
+    if not p.exists():
+        raise FileNotFoundError(f"{p}: carried reference file missing (rebuild with tests/refcases/make_carried.py)")
     return p
 
 

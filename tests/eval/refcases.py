@@ -1,4 +1,6 @@
-"""Access to ../shared/refcases: expected outputs and the annotation-pointer → file rule of its README."""
+"""Access to the evaluator reference cases: ../shared/refcases (built on the benchmarks' annotation files, which
+stay outside the repository) with the annotation-pointer → file rule of its README, and the hand-made edge cases
+carried in tests/refcases."""
 
 from __future__ import annotations
 
@@ -6,7 +8,7 @@ import json
 from functools import cache
 from pathlib import Path
 
-from tests.conftest import shared_path
+from tests.conftest import carried_path, shared_path
 
 
 def resolve(pointer: str) -> Path:
@@ -30,7 +32,7 @@ def expected(case: str) -> dict:
 
 @cache
 def edge_cases() -> dict:
-    return json.loads(shared_path("refcases", "edge_cases.json").read_text())["cases"]
+    return json.loads(carried_path("edge_cases.json").read_text())["cases"]
 
 
 def rel_close(a: float, b: float, rel: float = 1e-9) -> bool:

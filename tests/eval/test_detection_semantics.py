@@ -8,8 +8,8 @@ import pytest
 
 from unimd_lib.eval.detection_gt import detection_ground_truth, remove_duplicate_annotations
 from unimd_lib.eval.detection_map import evaluate_detection, map_labels
-from unimd_lib.eval.ranking import numpy_desc_order
 from unimd_lib.formats.database import parse_database
+from unimd_lib.post.ranking import numpy_desc_order
 
 
 def gt_of(*events, split="validation", other=()):

@@ -1,16 +1,32 @@
-"""Fixtures of the model tests: the parity reference cases (refcases/model/<case>), each built once per session."""
+"""Fixtures of the model tests: the parity reference cases (refcases/model/<case>), each built once per session.
+
+``charades`` is read from the trimmed copy in tests/refcases (every clone runs it); ``ego4d`` and ``anet`` from
+../shared when it is there."""
 
 from __future__ import annotations
 
 import copy
+import json
 import os
+from pathlib import Path
 
 import pytest
 import torch
 
-from tests.conftest import shared_path
+from tests.conftest import carried_path, shared_path
 
 CASES = ("charades", "ego4d", "anet")
+CARRIED_CASES = ("charades",)
+
+
+def case_dir(name: str) -> Path:
+    return carried_path("model", name) if name in CARRIED_CASES else shared_path("refcases", "model", name)
+
+
+def dropped_keys(case_root: Path, npz_name: str) -> list[str]:
+    """Key fragments a trimmed case leaves out of ``recipe/<npz_name>`` (``carried.json``; none for a full case)."""
+    marker = case_root / "carried.json"
+    return json.loads(marker.read_text())["dropped"].get(f"recipe/{npz_name}", []) if marker.exists() else []
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -31,7 +47,7 @@ def parity_cases():
 
     def get(name: str):
         if name not in cache:
-            case = load_case(shared_path("refcases", "model", name))
+            case = load_case(case_dir(name))
             cache[name] = (case, build_model(case))
         case, model = cache[name]
         return case, copy.deepcopy(model)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from tests.conftest import shared_path
+from tests.model.conftest import case_dir
 from unimd_lib.config.model import ModelConfig
 from unimd_lib.model.original import (
     load_original_checkpoint,
@@ -37,7 +37,7 @@ def test_parameter_count_equals_original(name):
 
 @pytest.mark.parametrize("name", ["charades", "ego4d", "anet"])
 def test_original_names_order_and_shapes_match_reference(name):
-    rec = json.loads(shared_path("refcases", "model", name, "recipe", "weights_recipe.json").read_text())
+    rec = json.loads((case_dir(name) / "recipe" / "weights_recipe.json").read_text())
     d, c, t, _ = CONFIGS[name]
     orig = to_original(UniMD(ModelConfig(input_dim=d, num_classes=c, max_seq_len=t)))
     assert list(orig) == [e["name"] for e in rec["tensors"]]

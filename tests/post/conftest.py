@@ -1,4 +1,4 @@
-"""Fixtures and comparison helpers for the NMS reference cases (../shared/refcases/nms)."""
+"""Fixtures and comparison helpers for the NMS reference cases (tests/refcases/nms, a copy of refcases/nms)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.conftest import shared_path
+from tests.conftest import carried_path
 
 SETS = (
     "small_3cls",
@@ -33,7 +33,7 @@ CASES = [(s, c, m) for s in SETS for c in CONFIGS for m in (MULTICLASS_MODES if 
 
 @pytest.fixture(scope="session")
 def nms_ref() -> dict:
-    folder = shared_path("refcases", "nms")
+    folder = carried_path("nms")
     inputs = json.loads((folder / "inputs.json").read_text())
     expected = json.loads((folder / "expected.json").read_text())
     sets = {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -86,8 +87,13 @@ def test_train_cli_mr_individual(tiny_bench, tmp_path, capsys):
     argv = ["train", "--config", str(tiny_bench), "--task", "mr", "--out", str(out), "--no-progress"]
     argv += [a for item in [*TINY_MODEL, "opt.epochs=1"] for a in ("--set", item)]
     assert main(argv) == 0
-    best = json.loads(capsys.readouterr().out.strip().splitlines()[-1])["best"]
+    printed = capsys.readouterr()
+    best = json.loads(printed.out.strip().splitlines()[-1])["best"]
     assert set(best) >= {"mr/R1@0.30", "mr/R5@0.50", "mr/mIoU"} and not any(k.startswith("tad/") for k in best)
+    # without progress bars, one line per epoch on stderr (stdout keeps the JSON result alone)
+    lines = [ln for ln in printed.err.splitlines() if ln.startswith("epoch ")]
+    assert len(lines) == int(lines[-1].split("/")[1].split(":")[0]) >= 1
+    assert re.fullmatch(r"epoch (\d+)/\1: loss [\d.]+ over \d+ steps, [\d.]+ s; mr/R1@0.30 [\d.]+", lines[-1])
     preds = out / "predictions" / "validation_mr.csv"
     # the run's table → the official NLQ submission → the official metric: the numbers the run reported
     bench = tiny_bench.parent

@@ -15,7 +15,7 @@ import pytest
 
 from tests.video.conftest import TOY
 from unimd_lib.cli import main
-from unimd_lib.errors import ConfigError, DataError
+from unimd_lib.errors import DataError
 from unimd_lib.video import extract as extract_module
 from unimd_lib.video import extract_cached, list_videos, load_encoder, resolve_recipe
 
@@ -55,7 +55,7 @@ def test_folder_extraction_writes_features_manifest_and_failures(videos, tmp_pat
     assert not leftovers
 
 
-def test_resume_skips_done_videos_and_refuses_another_recipe(videos, tmp_path, monkeypatch):
+def test_resume_skips_done_videos_and_refuses_another_recipe(videos, tmp_path, monkeypatch, capsys):
     src = tmp_path / "src"
     src.mkdir()
     for name in ("cfr", "vfr"):
@@ -74,8 +74,10 @@ def test_resume_skips_done_videos_and_refuses_another_recipe(videos, tmp_path, m
     monkeypatch.setattr("unimd_lib.video.batch.extract_video", spy)
     _extract(src, out)
     assert done == ["vfr"] and (out / "cfr.npy").read_bytes() == before and (out / "vfr.npy").exists()
-    with pytest.raises(ConfigError, match="another recipe"):
-        _extract(src, out, "--fps", "10")
+    capsys.readouterr()
+    args = ["extract-features", str(src), "--encoder", TOY, "--recipe", "synthetic", "--out", str(out), "--fps", "10"]
+    assert main([*args, "--no-progress"]) == 2
+    assert "another recipe" in capsys.readouterr().err
 
 
 def test_list_file_input_and_duplicate_ids(videos, tmp_path):

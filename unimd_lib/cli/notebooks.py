@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import yaml
 
 from unimd_lib.errors import UsageError
-from unimd_lib.tools.notebook_runner import run_notebooks
+from unimd_lib.tools.notebook_runner import NotebookResult, run_notebooks
 
 
 def add_parser(subparsers) -> None:
@@ -18,7 +19,8 @@ def add_parser(subparsers) -> None:
         "run",
         help="run notebooks/NN_*.ipynb with papermill",
         description="Execute the numbered notebooks in order with papermill (with an execution timeout) and "
-        "write the executed copies to --out. Parameters (-p NAME VALUE, YAML values) go to every notebook.",
+        "write the executed copies to --out. Parameters (-p NAME VALUE, YAML values) go to every notebook that "
+        "declares them.",
     )
     r.add_argument("--src", default="notebooks")
     r.add_argument("--out", default="runs/notebooks")
@@ -36,11 +38,18 @@ def _yaml_value(name: str, text: str):
         raise UsageError(None, f"-p {name}", f"value {text!r} is not valid YAML ({problem})") from None
 
 
+def _started(path: Path) -> None:
+    print(f"{path.name}: running ...", flush=True)
+
+
+def _finished(res: NotebookResult) -> None:
+    status = "ok" if res.ok else f"FAILED ({res.error})"
+    print(f"{res.name}: {status} in {res.seconds:.1f} s -> {res.output}", flush=True)
+
+
 def run(args: argparse.Namespace) -> int:
     params = {name: _yaml_value(name, value) for name, value in args.parameter}
-    results = run_notebooks(args.src, args.out, params, timeout=args.timeout, only=args.only)
-    for res in results:
-        status = "ok" if res.ok else f"FAILED ({res.error})"
-        print(f"{res.name}: {status} in {res.seconds:.1f} s -> {res.output}")
+    results = run_notebooks(args.src, args.out, params, timeout=args.timeout, only=args.only,
+                            on_start=_started, on_result=_finished)  # fmt: skip
     print(json.dumps({"ok": all(r.ok for r in results), "seconds": round(sum(r.seconds for r in results), 1)}))
     return 0 if all(r.ok for r in results) else 1

@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from pathlib import Path
+
+from tqdm.auto import tqdm
 
 from unimd_lib.config.load import Config, list_presets, load_config
 from unimd_lib.config.overrides import parse_overrides
@@ -41,8 +44,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--out", help="run folder (default: runs/<config>-<task>-<time>)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
     p.add_argument("--pretrain-from", help="run folder or checkpoint whose (EMA) weights initialise the model")
-    p.add_argument("--no-progress", action="store_true", help="no progress bars")
+    p.add_argument("--no-progress", action="store_true", help="no progress bars (one line per epoch is printed)")
     p.set_defaults(func=run)
+
+
+def _epoch_line(line: str) -> None:
+    # stderr, through tqdm (keeps any progress bar intact); stdout carries only the final JSON line
+    tqdm.write(line, file=sys.stderr)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
         resume=args.resume,
         init_from=args.pretrain_from,
         progress=False if args.no_progress else None,
+        on_epoch=_epoch_line,
     )
     if int(os.environ.get("RANK", "0")) == 0:  # one line per run, also under torchrun
         print(

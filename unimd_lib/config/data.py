@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from unimd_lib.config.sections import check_value
 from unimd_lib.errors import ConfigError
 
 ADAPTERS = ("ego4d", "charades", "anet")
@@ -162,9 +163,7 @@ class _Parser:
 
 
 def _int(p: _Parser, v, key):
-    if isinstance(v, bool) or not isinstance(v, int):
-        p.fail(key, f"expected an integer, got {v!r}")
-    return v
+    return check_value(v, int, p.path, key)
 
 
 def _pos_int(p: _Parser, v, key):
@@ -179,15 +178,11 @@ def _opt(conv: Conv) -> Conv:
 
 
 def _float(p: _Parser, v, key):
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        p.fail(key, f"expected a number, got {v!r}")
-    return float(v)
+    return check_value(v, float, p.path, key)
 
 
 def _bool(p: _Parser, v, key):
-    if not isinstance(v, bool):
-        p.fail(key, f"expected true/false, got {v!r}")
-    return v
+    return check_value(v, bool, p.path, key)
 
 
 def _fraction(p: _Parser, v, key):

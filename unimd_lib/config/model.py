@@ -22,8 +22,9 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from os import PathLike
-from typing import Any, TypeVar
+from typing import Any
 
+from unimd_lib.config.sections import typed_fields
 from unimd_lib.errors import ConfigError
 
 DEFAULT_REGRESSION_RANGE: tuple[tuple[float, float], ...] = ((0, 4), (4, 8), (8, 16), (16, 32), (32, 64), (64, 10000))
@@ -203,17 +204,12 @@ class ModelConfig:
         for key in IGNORED_TRAIN_KEYS:
             if key != "cls_prior_prob":
                 train.pop(key, None)
-        kwargs = _fields_from(cls, model, "model", path, exclude=("train_cfg", "test_cfg", "quirks"))
-        for key in ("backbone_arch", "convnext_depths"):
-            if key in kwargs:
-                kwargs[key] = tuple(int(v) for v in kwargs[key])
-        if "regression_range" in kwargs:
-            kwargs["regression_range"] = tuple((float(a), float(b)) for a, b in kwargs["regression_range"])
+        kwargs = typed_fields(cls, model, path, "model", exclude=("train_cfg", "test_cfg", "quirks"))
         cfg = cls(
             **kwargs,
-            train_cfg=TrainLossConfig(**_fields_from(TrainLossConfig, train, "train_cfg", path)),
-            test_cfg=TestConfig(**_fields_from(TestConfig, test, "test_cfg", path)),
-            quirks=QuirksConfig(**_fields_from(QuirksConfig, quirks, "model.quirks", path)),
+            train_cfg=TrainLossConfig(**typed_fields(TrainLossConfig, train, path, "train_cfg")),
+            test_cfg=TestConfig(**typed_fields(TestConfig, test, path, "test_cfg")),
+            quirks=QuirksConfig(**typed_fields(QuirksConfig, quirks, path, "model.quirks")),
         )
         cfg.validate(path)
         return cfg
@@ -269,16 +265,3 @@ class ModelConfig:
             raise ConfigError(path, "model.max_seq_len", f"must be divisible by {self.max_div_factor}")
         self.train_cfg.validate(path)
         self.test_cfg.validate(path)
-
-
-T = TypeVar("T")
-
-
-def _fields_from(
-    cls: type[T], values: dict[str, Any], section: str, path: str | PathLike | None, exclude: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(cls)} - set(exclude)
-    unknown = sorted(set(values) - names)
-    if unknown:
-        raise ConfigError(path, f"{section}.{unknown[0]}", f"unknown key (allowed: {', '.join(sorted(names))})")
-    return {k: v for k, v in values.items() if k in names}

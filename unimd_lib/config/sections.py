@@ -1,4 +1,10 @@
-"""Building typed config sections from YAML mappings, with errors that name the file and the key."""
+"""The one config validator: typed config sections from YAML mappings, with errors that name the file and the key.
+
+Every section goes through ``typed_fields`` (``opt``, ``loader``, ``run``, ``eval`` via ``build_section``; the
+model's ``model``, ``train_cfg``, ``test_cfg`` and ``quirks``), and the data section's converters use
+``check_value`` for their scalars: a value of the wrong type (``multiclass_nms: 'false'``, ``init_loss_norm:
+'100'``) is a ``ConfigError`` naming the file and the key, never silently truthy and never a TypeError later.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ from unimd_lib.errors import ConfigError
 T = TypeVar("T")
 
 
-def _check_type(value: Any, hint: Any, path: str | None, key: str) -> Any:
+def check_value(value: Any, hint: Any, path: str | os.PathLike | None, key: str) -> Any:
     """Light type check/coercion for YAML scalars: ints are accepted where floats are expected, lists
     become tuples where tuples are expected; anything else of the wrong kind is an error."""
     origin = typing.get_origin(hint)
@@ -21,14 +27,13 @@ def _check_type(value: Any, hint: Any, path: str | None, key: str) -> Any:
         options = typing.get_args(hint)
         if value is None and type(None) in options:
             return None
-        errors = []
         for opt in options:
             if opt is type(None):
                 continue
             try:
-                return _check_type(value, opt, path, key)
-            except ConfigError as err:
-                errors.append(str(err))
+                return check_value(value, opt, path, key)
+            except ConfigError:
+                continue
         raise ConfigError(path, key, f"value {value!r} does not match {hint}")
     if hint is Any:
         return value
@@ -55,9 +60,9 @@ def _check_type(value: Any, hint: Any, path: str | None, key: str) -> Any:
         if origin is tuple and args and args[-1] is not Ellipsis:
             if len(args) != len(value):
                 raise ConfigError(path, key, f"expected {len(args)} values, got {value!r}")
-            return tuple(_check_type(v, a, path, key) for v, a in zip(value, args))
+            return tuple(check_value(v, a, path, key) for v, a in zip(value, args))
         inner = args[0] if args else Any
-        items = [_check_type(v, inner, path, key) for v in value]
+        items = [check_value(v, inner, path, key) for v in value]
         return tuple(items) if origin is tuple else items
     if origin is dict:
         if not isinstance(value, dict):
@@ -66,19 +71,30 @@ def _check_type(value: Any, hint: Any, path: str | None, key: str) -> Any:
     return value
 
 
-def build_section(cls: type[T], mapping: dict | None, path: str | os.PathLike | None, section: str) -> T:
-    """Instantiate dataclass ``cls`` from ``mapping``; unknown keys and wrong types raise ConfigError."""
+def typed_fields(
+    cls: type,
+    mapping: dict | None,
+    path: str | os.PathLike | None,
+    section: str,
+    exclude: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """The keyword arguments of dataclass ``cls`` from ``mapping``, each checked against its type hint (fields
+    in ``exclude`` are built by the caller). Unknown keys and wrong types raise ConfigError."""
     mapping = {} if mapping is None else mapping
     where = None if path is None else str(path)
     if not isinstance(mapping, dict):
         raise ConfigError(where, section, f"section must be a mapping, got {type(mapping).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(mapping) - set(fields))
+    names = {f.name for f in dataclasses.fields(cls)} - set(exclude)
+    unknown = sorted(set(mapping) - names)
     if unknown:
-        raise ConfigError(where, f"{section}.{unknown[0]}", f"unknown key; valid keys: {', '.join(sorted(fields))}")
+        raise ConfigError(where, f"{section}.{unknown[0]}", f"unknown key; valid keys: {', '.join(sorted(names))}")
     hints = typing.get_type_hints(cls)
-    values = {k: _check_type(v, hints[k], where, f"{section}.{k}") for k, v in mapping.items()}
-    return cls(**values)
+    return {k: check_value(v, hints[k], where, f"{section}.{k}") for k, v in mapping.items()}
+
+
+def build_section(cls: type[T], mapping: dict | None, path: str | os.PathLike | None, section: str) -> T:
+    """Instantiate dataclass ``cls`` from ``mapping``; unknown keys and wrong types raise ConfigError."""
+    return cls(**typed_fields(cls, mapping, path, section))
 
 
 def section_to_dict(obj: Any) -> dict:

@@ -164,6 +164,15 @@ class VideoDataset:
             more = f" ({len(missing) - 1} more files missing)" if len(missing) > 1 else ""
             raise DataError(path, f"video {vid}", f"file not found{more}")
 
+    def warm_cache(self) -> None:
+        """Read every video's features (and MR query embeddings) into the cache now, in this process. Loader
+        workers started afterwards inherit the filled cache (shared pages under fork) instead of each reading
+        and keeping its own copy."""
+        if self._cache is None:
+            raise ValueError("warm_cache needs a dataset built with cache=True")
+        for vid in self.video_ids:
+            self.record(vid)
+
     # ---- records --------------------------------------------------------------------------------------------
     def _features(self, vid: str) -> np.ndarray:
         if self._cache is not None and ("f", vid) in self._cache:

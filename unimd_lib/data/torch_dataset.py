@@ -23,15 +23,21 @@ class TorchVideoDataset(torch.utils.data.Dataset):
     """``VideoDataset`` records, randomly cropped when ``crop`` (default: the dataset's ``training`` flag).
 
     The crop of item ``i`` in epoch ``e`` uses ``default_rng([seed, e, i])``: the same in every worker and
-    after a resume. Call ``set_epoch`` each epoch (``PlanSampler.set_epoch`` does not reach workers).
+    after a resume. Call ``set_epoch`` each epoch (``PlanSampler.set_epoch`` does not reach workers). The epoch
+    lives in shared memory, so it also reaches persistent loader workers (which keep their feature cache).
     """
 
     def __init__(self, dataset: VideoDataset, *, crop: bool | None = None, seed: int = 0):
-        self.dataset, self.seed, self.epoch = dataset, int(seed), 0
+        self.dataset, self.seed = dataset, int(seed)
+        self._epoch = torch.zeros((), dtype=torch.int64).share_memory_()
         self.crop = dataset.training if crop is None else crop
 
+    @property
+    def epoch(self) -> int:
+        return int(self._epoch)
+
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = int(epoch)
+        self._epoch.fill_(int(epoch))
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -57,15 +63,17 @@ def collate_training(records: Sequence[VideoQueries], *, max_seq_len: int) -> Ba
 def make_loader(
     data: TorchVideoDataset, sampler: PlanSampler | None = None, *, training: bool, num_workers: int = 0
 ) -> torch.utils.data.DataLoader:
-    """Training: batches from ``sampler``; evaluation: one video per batch (spec §5.3), in ``video_ids`` order."""
+    """Training: batches from ``sampler``; evaluation: one video per batch (spec §5.3), in ``video_ids`` order.
+    Workers persist across epochs, and with them the dataset's feature cache (see ``VideoDataset.warm_cache``)."""
     max_seq_len = data.dataset.cfg.max_seq_len
+    workers = dict(num_workers=num_workers, persistent_workers=num_workers > 0)
     if training:
         if sampler is None:
             raise ValueError("a training loader needs a PlanSampler")
         fn = partial(collate_training, max_seq_len=max_seq_len)
-        return torch.utils.data.DataLoader(data, batch_sampler=sampler, collate_fn=fn, num_workers=num_workers)
+        return torch.utils.data.DataLoader(data, batch_sampler=sampler, collate_fn=fn, **workers)
     fn = partial(collate, max_seq_len=max_seq_len, training=False)
-    return torch.utils.data.DataLoader(data, batch_size=1, shuffle=False, collate_fn=fn, num_workers=num_workers)
+    return torch.utils.data.DataLoader(data, batch_size=1, shuffle=False, collate_fn=fn, **workers)
 
 
 def make_sampler(

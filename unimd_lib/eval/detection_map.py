@@ -3,7 +3,7 @@
 Quirks reproduced on purpose (named where they happen):
 * label aliasing: prediction labels go through ``Series.replace(activity_index)``; a label without GT in the
   split is left as it is and scored as the class whose *column* has that number;
-* ranking: per class ``argsort()[::-1]`` on float64 scores, numpy's own tie order (``ranking.py``);
+* ranking: per class ``argsort()[::-1]`` on float64 scores, numpy's own tie order (``post/ranking.py``);
 * predictions on videos without GT of the class (other classes, other splits, unknown ids) are FPs;
 * ``tiou == thr`` is a TP; thresholds are used exactly as given (``np.linspace`` values);
 * cumulative TP/FP counts are cast to float32, so recall and precision are float32; the VOC-2011 AP is then
@@ -22,7 +22,7 @@ from unimd_lib.backend import get_xp
 from unimd_lib.eval import _xp
 from unimd_lib.eval.detection_gt import DetectionGroundTruth
 from unimd_lib.eval.detection_match import Blocks, expand_pairs, greedy_true_positives, segment_tiou, topk_hit_counts
-from unimd_lib.eval.ranking import numpy_desc_order
+from unimd_lib.post.ranking import numpy_desc_order
 
 DEFAULT_TOP_K = (1, 5)
 

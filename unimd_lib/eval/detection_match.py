@@ -20,7 +20,7 @@ from types import ModuleType
 import numpy as np
 
 from unimd_lib.eval import _xp
-from unimd_lib.eval.ranking import numpy_desc_order, rank_in_groups
+from unimd_lib.post.ranking import numpy_desc_order, rank_in_groups
 
 
 def segment_tiou(xp: ModuleType, p_start, p_end, g_start, g_end):

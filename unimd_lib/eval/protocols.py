@@ -51,6 +51,7 @@ from unimd_lib.eval.recall import evaluate_captions, evaluate_sta
 from unimd_lib.formats.captions import read_captions
 from unimd_lib.formats.charades_csv import read_charades_csv
 from unimd_lib.formats.database import read_database
+from unimd_lib.formats.files import read_once
 from unimd_lib.formats.nlq_official import read_nlq_official
 from unimd_lib.formats.predictions import read_class_scores, read_predictions, validate_predictions
 from unimd_lib.formats.submissions import (
@@ -96,7 +97,7 @@ def prepare_detection_predictions(gt: DetectionGroundTruth, predictions: pd.Data
     predictions = validate_predictions(predictions, "detection")
     known = set(gt.video_id)
     if ext_scores is not None:
-        scores = read_class_scores(ext_scores) if not isinstance(ext_scores, Mapping) else ext_scores
+        scores = read_once(read_class_scores, ext_scores) if not isinstance(ext_scores, Mapping) else ext_scores
         scores = {
             (k[2:] if k.startswith("v_") and k[2:] in known and k not in known else k): v for k, v in scores.items()
         }
@@ -107,7 +108,7 @@ def prepare_detection_predictions(gt: DetectionGroundTruth, predictions: pd.Data
 
 def _detection(thresholds) -> Evaluate:
     def run(gt_path, predictions, split, ext_scores, backend):
-        gt = read_detection_ground_truth(gt_path, split)
+        gt = read_once(read_detection_ground_truth, gt_path, split)
         predictions = prepare_detection_predictions(gt, predictions, ext_scores)
         known = set(gt.video_id)
         outside = int((~predictions["video_id"].isin(known)).sum())
@@ -118,7 +119,7 @@ def _detection(thresholds) -> Evaluate:
 
 
 def _charades(gt_path, predictions, split, ext_scores, backend):
-    table = read_charades_csv(gt_path)
+    table = read_once(read_charades_csv, gt_path)
     if "frame" in predictions.columns:  # a frame-score file: score it as the official evaluator reads it
         scores = predictions.drop(columns=["video_id", "frame"]).to_numpy(np.float64)
         aligned, missing = align_frame_scores(table.videos["video_id"], predictions, scores)
@@ -144,11 +145,11 @@ def _read_charades(path) -> pd.DataFrame:
 
 
 def _nlq(gt_path, predictions, split, ext_scores, backend):
-    return evaluate_nlq(read_nlq_official(gt_path), predictions, backend=backend, source=None).metrics()
+    return evaluate_nlq(read_once(read_nlq_official, gt_path), predictions, backend=backend, source=None).metrics()
 
 
 def _sta(gt_path, predictions, split, ext_scores, backend):
-    table = read_database(gt_path)
+    table = read_once(read_database, gt_path)
     sub = table.subset(split) if split is not None else table
     if sub.videos.empty:
         found = sorted(set(table.videos["subset"]))
@@ -164,7 +165,7 @@ def _captions(gt_path, predictions, split, ext_scores, backend):
         windows = predictions
     else:
         windows = captions_windows(validate_predictions(predictions, "captions"))
-    result = evaluate_captions(read_captions(gt_path), windows, backend=backend)
+    result = evaluate_captions(read_once(read_captions, gt_path), windows, backend=backend)
     _note(
         f"{result.num_queries} GT queries, {result.num_missing} without predictions (misses); "
         f"{result.num_ignored} predicted windows for unknown keys ignored"

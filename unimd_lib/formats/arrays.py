@@ -83,10 +83,12 @@ def write_npy_atomic(path: str | os.PathLike, arr: np.ndarray) -> None:
         tmp.write_bytes(_npy_bytes(arr))
 
 
-def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, np.ndarray]) -> None:
-    """Uncompressed ``.npz`` readable by ``np.load``, byte-identical for identical arrays."""
-    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED) as zf:
+def write_npz_atomic(path: str | os.PathLike, arrays: Mapping[str, np.ndarray], *, compressed: bool = False) -> None:
+    """``.npz`` readable by ``np.load`` (deflated with ``compressed``), byte-identical for identical arrays."""
+    method = zipfile.ZIP_DEFLATED if compressed else zipfile.ZIP_STORED
+    with atomic_path(path) as tmp, zipfile.ZipFile(tmp, "w", compression=method) as zf:
         for name, arr in arrays.items():
             info = zipfile.ZipInfo(f"{name}.npy", date_time=_FIXED_TIME)
             info.external_attr = 0o644 << 16
+            info.compress_type = method  # a ZipInfo carries its own method (the ZipFile's is not applied)
             zf.writestr(info, _npy_bytes(arr))

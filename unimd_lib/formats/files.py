@@ -1,4 +1,5 @@
-"""Small file helpers: JSON reading with clear errors (plain or gzip) and atomic writes."""
+"""Small file helpers: JSON reading with clear errors (plain or gzip), atomic writes, reads remembered while a
+file is unchanged."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import gzip
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -75,3 +77,26 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> None:
 
 def write_json_atomic(path: str | os.PathLike, obj: Any, indent: int | None = 1) -> None:
     write_text_atomic(path, json.dumps(obj, indent=indent) + "\n")
+
+
+_READ_ONCE: OrderedDict[tuple, Any] = OrderedDict()
+READ_ONCE_SIZE = 8  # ground-truth and clip files of one run: a few small tables
+
+
+def read_once(reader: Callable[..., Any], path: str | os.PathLike, *args: Any) -> Any:
+    """``reader(path, *args)``, remembered for as long as the file is unchanged (same size and modification
+    time): the ground truth a training run scores every epoch is parsed once. Callers must not modify the
+    result; the ``READ_ONCE_SIZE`` most recent reads are kept."""
+    p = Path(path)
+    if not p.is_file():
+        return reader(path, *args)  # the reader's own error names the file
+    st = p.stat()
+    key = (reader, str(p.resolve()), st.st_size, st.st_mtime_ns, args)
+    if key in _READ_ONCE:
+        _READ_ONCE.move_to_end(key)
+        return _READ_ONCE[key]
+    value = reader(path, *args)
+    _READ_ONCE[key] = value
+    while len(_READ_ONCE) > READ_ONCE_SIZE:
+        _READ_ONCE.popitem(last=False)
+    return value

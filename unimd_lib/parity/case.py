@@ -16,6 +16,7 @@ from unimd_lib.data.record import TaskQueries, VideoQueries
 from unimd_lib.errors import NotFoundError
 from unimd_lib.model.original import from_original
 from unimd_lib.model.unimd import UniMD
+from unimd_lib.parity.inputs import generate_features
 from unimd_lib.parity.recipe import iter_recipe_arrays, read_recipe
 
 TASK_KEYS = ("tad", "mr")
@@ -64,7 +65,8 @@ class Case:
 
 
 def load_case(root: str | Path, variant: str = "recipe") -> Case:
-    """Read ``model_summary.json``, ``inputs.json`` and ``inputs.npz`` of a case directory."""
+    """Read ``model_summary.json``, ``inputs.json`` and ``inputs.npz`` of a case directory (video features
+    missing from ``inputs.npz`` are regenerated from ``inputs.json``'s ``generated_features``)."""
     root = Path(root)
     if not (root / "model_summary.json").is_file():
         raise NotFoundError(root, "model_summary.json", "not found (not a model parity case folder)")
@@ -73,7 +75,10 @@ def load_case(root: str | Path, variant: str = "recipe") -> Case:
         summary["cfg_model"], summary["train_cfg"], summary["test_cfg"], path=root / "model_summary.json"
     )
     meta = json.loads((root / "inputs.json").read_text(encoding="utf-8"))
-    arrays = np.load(root / "inputs.npz")
+    arrays = dict(np.load(root / "inputs.npz"))
+    if "generated_features" in meta:
+        generated = generate_features(meta["generated_features"], root / "inputs.json")
+        arrays.update({f"v{v}.feats": f for v, f in generated.items()})
     tad_q = arrays["tad_q_feats"].astype(np.float32)
     class_names = [f"class {k}" for k in range(tad_q.shape[0])]
     records = []

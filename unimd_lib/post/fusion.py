@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from unimd_lib.errors import DataError
-from unimd_lib.eval.ranking import numpy_desc_order, rank_in_groups
+from unimd_lib.post.ranking import numpy_desc_order, rank_in_groups
 
 NUM_PRED = 200
 TOPK = 2

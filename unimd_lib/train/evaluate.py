@@ -9,9 +9,13 @@ import io
 import pandas as pd
 
 from unimd_lib.config.load import Config
+from unimd_lib.eval.from_config import ground_truth, protocol_of
 from unimd_lib.eval.protocols import evaluate
 from unimd_lib.formats.database import read_database
+from unimd_lib.formats.files import read_once
 from unimd_lib.formats.submissions import nlq_submission, parse_nlq_submission
+
+__all__ = ["PRIMARY", "evaluate_predictions", "ground_truth", "protocol_input", "protocol_of", "selection_metric"]
 
 # the metric each protocol is usually quoted by (selection default when eval.select names another task)
 PRIMARY = {
@@ -25,28 +29,14 @@ PRIMARY = {
 }
 
 
-def protocol_of(cfg: Config, task: str) -> str | None:
-    return cfg.eval.tad_protocol if task == "tad" else cfg.eval.mr_protocol
-
-
-def ground_truth(cfg: Config, task: str):
-    """The GT file of ``task``: ``eval.<task>_gt`` or, by default, the task's validation annotation file."""
-    explicit = cfg.eval.tad_gt if task == "tad" else cfg.eval.mr_gt
-    if explicit is not None:
-        return cfg.resolve(explicit)
-    files = getattr(cfg.data, task)
-    if files is None:
-        return None
-    split = cfg.data.val_split
-    return files.annotations.get(split) or files.annotations.get("*")
-
-
 def protocol_input(cfg: Config, task: str, protocol: str, df: pd.DataFrame) -> pd.DataFrame:
     """A run's raw table → what the protocol reads (MR tables carry ``query_index``)."""
     if protocol == "anet_captions":
         return df.rename(columns={"query_index": "sentence_index"})
     if protocol == "ego4d_nlq":
-        clips = read_database(cfg.data.mr.annotations.get(cfg.data.val_split) or cfg.data.mr.annotations["*"])
+        clips = read_once(
+            read_database, cfg.data.mr.annotations.get(cfg.data.val_split) or cfg.data.mr.annotations["*"]
+        )
         raw = df.rename(columns={"video_id": "clip_uid"})
         sub = nlq_submission(raw, clips, split=_subset(cfg, "mr"))
         return parse_nlq_submission(sub)

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 from unimd_lib.errors import NotFoundError
+from unimd_lib.formats import run_layout as layout
 from unimd_lib.formats.files import atomic_path, read_json, write_json_atomic, write_text_atomic
+from unimd_lib.formats.run_layout import TRAIN_LOG, VAL_LOG
 
-TRAIN_LOG = "log.csv"
-VAL_LOG = "metrics.csv"
+__all__ = ["TRAIN_LOG", "VAL_LOG", "RunDir", "read_rows"]
 
 
 class RunDir:
@@ -35,15 +36,15 @@ class RunDir:
     # layout --------------------------------------------------------------------------------------
     @property
     def config_path(self) -> Path:
-        return self.root / "config.yaml"
+        return self.root / layout.CONFIG_FILE
 
     @property
     def info_path(self) -> Path:
-        return self.root / "run.json"
+        return self.root / layout.INFO_FILE
 
     @property
     def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
+        return self.root / layout.CHECKPOINTS_DIR
 
     @property
     def last_checkpoint(self) -> Path:
@@ -55,18 +56,18 @@ class RunDir:
 
     @property
     def predictions(self) -> Path:
-        return self.root / "predictions"
+        return self.root / layout.PREDICTIONS_DIR
 
     def prediction_file(self, split: str, task: str) -> Path:
-        return self.predictions / f"{split}_{task}.csv"
+        return layout.prediction_file(self.root, split, task)
 
     @property
     def metrics_path(self) -> Path:
-        return self.root / "metrics.json"
+        return self.root / layout.METRICS_FILE
 
     @property
     def tensorboard_dir(self) -> Path:
-        return self.root / "tb"
+        return self.root / layout.TENSORBOARD_DIR
 
     # writing -------------------------------------------------------------------------------------
     def write_config(self, text: str) -> None:

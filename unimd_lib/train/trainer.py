@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import os
 import shutil
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +22,7 @@ from unimd_lib.errors import ConfigError, ExistsError, UsageError, is_input_erro
 from unimd_lib.model.unimd import UniMD
 from unimd_lib.train.checkpoint import load_checkpoint, save_checkpoint
 from unimd_lib.train.distributed import ShardedBatches, barrier, init_world, shutdown, use_global_batch_norm
-from unimd_lib.train.evaluate import evaluate_predictions, selection_metric
+from unimd_lib.train.evaluate import PRIMARY, evaluate_predictions, protocol_of, selection_metric
 from unimd_lib.train.loop import StepLog, train_one_epoch
 from unimd_lib.train.optim import ModelEma, WarmupCosineSchedule, make_adamw
 from unimd_lib.train.predict import predict_dataset, write_predictions
@@ -63,8 +64,10 @@ class Trainer:
         init_from: str | os.PathLike | None = None,
         progress: bool | None = None,
         on_validation: Callable[[int, dict[str, float]], None] | None = None,
+        on_epoch: Callable[[str], None] | None = None,
     ):
-        self.on_validation = on_validation
+        self.on_validation, self.on_epoch = on_validation, on_epoch
+        self._epoch_losses: list[float] = []
         self.cfg, self.task, self.sampling, self.init_from = cfg, task, sampling, init_from
         self.scheme = _scheme(task, sampling)
         self.device = configure(cfg.run)
@@ -79,6 +82,8 @@ class Trainer:
         data_tasks = task
         self.train_set = VideoDataset(cfg.data, cfg.data.train_split, data_tasks, cache=True)
         self.val_set = VideoDataset(cfg.data, cfg.data.val_split, data_tasks, training=False, cache=True)
+        if cfg.loader.num_workers > 0:  # read once here: the persistent workers share this cache
+            self.train_set.warm_cache()
         self.torch_train = TorchVideoDataset(self.train_set, seed=cfg.run.seed)
         self.sampler = make_sampler(
             self.train_set,
@@ -158,6 +163,7 @@ class Trainer:
 
     # ---- running -------------------------------------------------------------------------------------------
     def _log_step(self, log: StepLog) -> None:
+        self._epoch_losses.append(log.loss)
         if log.iteration % self.cfg.run.log_every == 0 or log.iteration == 1:
             self.run.append_row(TRAIN_LOG, log.as_row())
             self.run.scalars(log.iteration, {"train/loss": log.loss, "train/lr": log.lr})
@@ -203,7 +209,8 @@ class Trainer:
         )
         total = cfg.opt.run_epochs
         while self.epoch < total:
-            epoch = self.epoch
+            epoch, started = self.epoch, time.perf_counter()
+            self._epoch_losses = []
             self.sampler.set_epoch(epoch)
             self.torch_train.set_epoch(epoch)
             torch.manual_seed(epoch_seed(cfg.run.seed, epoch))
@@ -227,8 +234,11 @@ class Trainer:
             )
             self.epoch = epoch + 1
             final = self.epoch == total
-            if (self.epoch % cfg.run.val_every == 0 or final) and self.world.is_main:
+            validated = (self.epoch % cfg.run.val_every == 0 or final) and self.world.is_main
+            if validated:
                 self._after_validation(*self.validate())
+            if self.on_epoch is not None and self.world.is_main:
+                self.on_epoch(self._epoch_line(total, time.perf_counter() - started, validated))
             if (self.epoch % cfg.run.checkpoint_every == 0 or final) and self.world.is_main:
                 save_checkpoint(self.run.last_checkpoint, self.state())
             barrier(self.world)
@@ -238,6 +248,16 @@ class Trainer:
         self.run.close()
         shutdown(self.world)
         return TrainResult(self.run.root, self.best["epoch"], self.best["metrics"], self.last_metrics, self.epoch)
+
+    def _epoch_line(self, total: int, seconds: float, validated: bool) -> str:
+        """One line per epoch for logs (``unimd train`` prints it): mean loss, time, headline validation metrics."""
+        finite = [x for x in self._epoch_losses if math.isfinite(x)]
+        line = f"epoch {self.epoch}/{total}: loss {sum(finite) / max(len(finite), 1):.4f} over "
+        line += f"{len(self._epoch_losses)} steps, {seconds:.1f} s"
+        if validated:
+            keys = [f"{t}/{PRIMARY[p]}" for t in ("tad", "mr") if (p := protocol_of(self.cfg, t)) is not None]
+            line += "".join(f"; {k} {self.last_metrics[k]:.4f}" for k in keys if k in self.last_metrics)
+        return line
 
     def _after_validation(self, metrics: dict[str, float], preds: dict) -> None:
         self.last_metrics = metrics
@@ -277,10 +297,19 @@ def train(
     init_from: str | os.PathLike | None = None,
     progress: bool | None = None,
     on_validation: Callable[[int, dict[str, float]], None] | None = None,
+    on_epoch: Callable[[str], None] | None = None,
 ) -> TrainResult:
     """Train ``cfg`` into the run folder ``out`` (library entry point of ``unimd train``). ``on_validation``
-    is called with (epoch, metrics) after each validation (e.g. ``views.LiveCurves.on_validation``)."""
+    is called with (epoch, metrics) after each validation (e.g. ``views.LiveCurves.on_validation``); ``on_epoch``
+    with a one-line summary after each epoch (``unimd train`` prints it)."""
     trainer = Trainer(
-        cfg, out, task=task, sampling=sampling, init_from=init_from, progress=progress, on_validation=on_validation
+        cfg,
+        out,
+        task=task,
+        sampling=sampling,
+        init_from=init_from,
+        progress=progress,
+        on_validation=on_validation,
+        on_epoch=on_epoch,
     )
     return trainer.fit(resume=resume)

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from unimd_lib.train.run_dir import TRAIN_LOG, VAL_LOG, RunDir
+from unimd_lib.formats.run_layout import TRAIN_LOG, VAL_LOG
 from unimd_lib.views.style import FONT, GRID, INK, SERIES
 
 
 def read_logs(run_dir: str | os.PathLike) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per-iteration log, per-validation metrics) of a run; empty frames before the first row."""
-    root = RunDir(run_dir, writer=False).root
+    root = Path(run_dir)
 
     def read(name: str) -> pd.DataFrame:
         p = root / name
@@ -48,7 +49,7 @@ def training_curves(
     fig.update_xaxes(title="iteration", row=1, col=1, gridcolor=GRID)
     fig.update_xaxes(title="epoch", row=1, col=2, gridcolor=GRID)
     fig.update_layout(
-        title=dict(text=title or f"run {RunDir(run_dir, writer=False).root.name}", x=0.01),
+        title=dict(text=title or f"run {Path(run_dir).name}", x=0.01),
         font=dict(family=FONT, size=12, color=INK),
         template="plotly_white",
         height=380,

@@ -24,12 +24,14 @@ import pandas as pd
 from unimd_lib.errors import DataError
 from unimd_lib.eval.assignments import MRRule, mr_rule, rank_windows
 from unimd_lib.eval.detection_gt import DetectionGroundTruth, detection_ground_truth
+from unimd_lib.eval.from_config import ground_truth
 from unimd_lib.eval.protocols import CHARADES_TIOU, get_protocol, prepare_detection_predictions
 from unimd_lib.formats.captions import read_captions
 from unimd_lib.formats.charades_csv import read_charades_csv
 from unimd_lib.formats.database import AnnotationTable, read_database
 from unimd_lib.formats.nlq_official import read_nlq_official
 from unimd_lib.formats.predictions import read_predictions, validate_predictions
+from unimd_lib.formats.run_layout import CONFIG_FILE, prediction_file
 
 Source = str | os.PathLike | pd.DataFrame | None
 
@@ -284,15 +286,13 @@ def load_tables(
 
         path = Path(source)
         if path.is_dir():
-            run_dir, path = path, path / "config.yaml"
+            run_dir, path = path, path / CONFIG_FILE
         cfg = load_config(path, data_root=data_root)
-    from unimd_lib.train.evaluate import ground_truth
-
     split = split or cfg.data.val_split
     preds = {"tad": tad_predictions, "mr": mr_predictions}
     for task in preds:
         if preds[task] is None and run_dir is not None:
-            f = Path(run_dir) / "predictions" / f"{split}_{task}.csv"
+            f = prediction_file(run_dir, split, task)
             preds[task] = f if f.exists() else None
     ev = cfg.eval
     tad = mr = None

@@ -10,6 +10,7 @@ the host.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -89,17 +90,28 @@ def nms(
     return FlatKept(*(a[keep] for a in kept))
 
 
-def to_seconds(kept: FlatKept, batch: Batch) -> FlatKept:
-    """Grid units → seconds, clamped to each video's [0, duration] (spec §8.3)."""
+def to_seconds(
+    kept: FlatKept,
+    fps: Sequence[float],
+    feat_stride: Sequence[float],
+    num_frames: Sequence[float],
+    duration: Sequence[float],
+) -> FlatKept:
+    """Grid units → seconds, clamped to each video's [0, duration] (spec §8.3); per-video timing sequences,
+    indexed by ``kept.video``."""
 
-    def per_item(values: list[float]) -> np.ndarray:
+    def per_item(values: Sequence[float]) -> np.ndarray:
         return np.asarray(values, np.float32)[kept.video][:, None]
 
     secs = grid_to_seconds(
-        kept.segments, fps=per_item(batch.fps), feat_stride=per_item(batch.feat_stride),
-        num_frames=per_item(batch.num_frames), duration=per_item(batch.duration),
+        kept.segments, fps=per_item(fps), feat_stride=per_item(feat_stride), num_frames=per_item(num_frames),
+        duration=per_item(duration),
     )  # fmt: skip
     return kept._replace(segments=secs.reshape(-1, 2))
+
+
+def _batch_seconds(kept: FlatKept, batch: Batch) -> FlatKept:
+    return to_seconds(kept, batch.fps, batch.feat_stride, batch.num_frames, batch.duration)
 
 
 def flat_detections(
@@ -111,7 +123,7 @@ def flat_detections(
     on = "numpy" if xp is np else "cupy"  # NMS where the candidates are
     num_videos = len(batch.video_ids)
     return {
-        task: to_seconds(nms(c, num_videos, test_cfg, per_video_cap=per_video_cap, backend=on), batch)
+        task: _batch_seconds(nms(c, num_videos, test_cfg, per_video_cap=per_video_cap, backend=on), batch)
         for task, c in cands.items()
     }
 
@@ -136,7 +148,7 @@ def detections(
         rows = np.repeat([i for i, _ in items], [len(c.scores) for _, c in items]).astype(np.int64)
         kept = nms(Candidates(joined[0].reshape(-1, 2), *joined[1:], rows), len(cands), test_cfg,
                    per_video_cap=per_video_cap)  # fmt: skip
-        flat[task] = to_seconds(kept, batch)
+        flat[task] = _batch_seconds(kept, batch)
     return per_video({t: (k.segments, k.scores, k.labels, k.video) for t, k in flat.items()}, batch)
 
 

@@ -1,10 +1,10 @@
 """Post-processing benchmark of a trained run: CPU against GPU for NMS and evaluation, with equality checks.
 
-The validation split's raw pre-NMS candidates (one forward per video, as ``predict_dataset`` runs the model) go
-through NMS on every available path:
+The validation split's raw pre-NMS candidates (the batches and forward passes of ``predict_dataset``) go through
+NMS on every available path, all through ``model.inference.nms`` (the NMS step of prediction):
 
-* ``numpy / per_video``: ``batched_nms`` once per video with the arguments ``model.predict`` uses (the reference);
-* ``numpy / batch``: ``batched_nms_videos`` over the whole split in one call;
+* ``numpy / per_video``: one call per video (the reference);
+* ``numpy / batch``: the whole split in one call, as ``predict_dataset`` runs a batch;
 * ``cupy / per_video`` and ``cupy / batch`` (when CuPy finds a CUDA device): the same on the GPU; the batch call is
   one kernel launch for all videos x classes of the split.
 
@@ -21,18 +21,19 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from unimd_lib.config.load import Config
 from unimd_lib.config.model import TestConfig
-from unimd_lib.post.decode import Segments, grid_to_seconds
+from unimd_lib.model.inference import flat_candidates, nms, to_seconds
+from unimd_lib.post.decode import Candidates
+from unimd_lib.post.nms import FlatKept
 from unimd_lib.tools.device_timing import GpuStatus, default_backends, gpu_status, timed
 from unimd_lib.tools.eval_bench import EVAL_COLUMNS, assert_all_equal, evaluation_table, timing_by_case
+from unimd_lib.train.predict import BATCH_SIZE, MR_COLUMNS, TAD_COLUMNS, detection_columns, table, video_batches
 
-Kept = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # segs [K, 2], scores [K], labels [K], input rows [K]
 TOLERANCE = 1e-5
 
 
@@ -40,10 +41,11 @@ TOLERANCE = 1e-5
 @dataclass
 class SplitCandidates:
     """Pre-NMS candidates (grid units) of a split. ``videos`` are the records without their features, in dataset
-    order; ``candidates[task]`` holds ``(position in videos, Segments)`` for every video carrying the task."""
+    order; ``candidates[task]`` holds the flat candidates of every video carrying the task (``rows`` = position
+    in ``videos``), on the host."""
 
     videos: list
-    candidates: dict[str, list[tuple[int, Segments]]]
+    candidates: dict[str, Candidates]
     test_cfg: TestConfig
     per_video_cap: bool
     device: str
@@ -52,11 +54,17 @@ class SplitCandidates:
     split: str | None = None
 
     def count(self, task: str) -> int:
-        return int(sum(len(c.scores) for _, c in self.candidates[task]))
+        return int(len(self.candidates[task].scores))
+
+    def carriers(self, task: str) -> list[int]:
+        """Positions in ``videos`` of the videos carrying ``task``."""
+        return [i for i, v in enumerate(self.videos) if v.task(task) is not None]
 
 
-def collect_candidates(model, dataset, device, *, progress: bool = False, cfg: Config | None = None) -> SplitCandidates:
-    """One forward per video (``predict_dataset``'s loop) and ``model.candidates``, kept on the host."""
+def collect_candidates(
+    model, dataset, device, *, progress: bool = False, cfg: Config | None = None, batch_size: int = BATCH_SIZE
+) -> SplitCandidates:
+    """``predict_dataset``'s batches and forward passes, stopped before NMS: the candidates, kept on the host."""
     import torch
     from tqdm.auto import tqdm
 
@@ -65,18 +73,18 @@ def collect_candidates(model, dataset, device, *, progress: bool = False, cfg: C
 
     device = torch.device(device)
     videos: list = []
-    cands: dict[str, list[tuple[int, Segments]]] = {t: [] for t in ("tad", "mr") if getattr(dataset, t) is not None}
+    parts: dict[str, list[Candidates]] = {t: [] for t in ("tad", "mr") if getattr(dataset, t) is not None}
     start = time.perf_counter()
-    with torch.no_grad(), eval_mode(model):
-        for index in tqdm(range(len(dataset)), desc="candidates", disable=not progress, leave=False):
-            video = dataset[index]
-            if not video.tasks:
-                continue
-            batch = collate([video], max_seq_len=dataset.cfg.max_seq_len, training=False).to(device)
-            per_task = model.candidates(batch)[0]
-            for task, c in per_task.items():
-                cands[task].append((len(videos), c))
-            videos.append(replace(video, feats=video.feats[:, :0]))  # ids, timing and queries; no features
+    with torch.inference_mode(), eval_mode(model), tqdm(total=len(dataset), desc="candidates", disable=not progress,
+                                                        leave=False) as bar:  # fmt: skip
+        for batch_videos in video_batches(dataset, batch_size):
+            batch = collate(batch_videos, max_seq_len=dataset.cfg.max_seq_len, training=False).to(device)
+            for task, c in flat_candidates(model(batch), model.cfg.test_cfg, np).items():
+                parts[task].append(c._replace(rows=c.rows + len(videos)))
+            videos += [replace(v, feats=v.feats[:, :0]) for v in batch_videos]  # ids, timing, queries; no features
+            bar.update(len(batch_videos))
+    cands = {t: Candidates(*(np.concatenate([c[f] for c in p]) for f in range(4))) if p else _no_candidates()
+             for t, p in parts.items()}  # fmt: skip
     return SplitCandidates(
         videos,
         cands,
@@ -86,6 +94,12 @@ def collect_candidates(model, dataset, device, *, progress: bool = False, cfg: C
         time.perf_counter() - start,
         cfg,
         dataset.split,
+    )
+
+
+def _no_candidates() -> Candidates:
+    return Candidates(
+        np.zeros((0, 2), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64), np.zeros(0, np.int64)
     )
 
 
@@ -131,113 +145,65 @@ def notebook_run(
 
 
 # ------------------------------------------------------------------------------------------------ NMS paths
-def nms_kwargs(test_cfg: TestConfig, per_video_cap: bool, num_candidates: int) -> dict[str, Any]:
-    """``batched_nms`` arguments of ``model.predict`` (``model.inference.nms``) for a video or batch whose largest
-    video has ``num_candidates``; with the per-video cap switched off nothing is cut before the per-label cap."""
-    return dict(
-        iou_threshold=test_cfg.iou_threshold,
-        min_score=test_cfg.min_score,
-        max_seg_num=int(test_cfg.max_seg_num) if per_video_cap else max(int(num_candidates), 1),
-        use_soft_nms=test_cfg.nms_method == "soft",
-        multiclass=test_cfg.multiclass_nms,
-        sigma=test_cfg.nms_sigma,
-        voting_thresh=test_cfg.voting_thresh,
-    )
+def nms_per_video(split: SplitCandidates, task: str, backend: str = "numpy") -> FlatKept:
+    """One NMS call per video (as prediction ran before batching) on ``backend``."""
+    c = split.candidates[task]
+    bounds = np.searchsorted(c.rows, np.arange(len(split.videos) + 1))
+    kept = []
+    for v in split.carriers(task):
+        lo, hi = int(bounds[v]), int(bounds[v + 1])
+        k = nms(Candidates(*(a[lo:hi] for a in c)), len(split.videos), split.test_cfg,
+                per_video_cap=split.per_video_cap, backend=backend)  # fmt: skip
+        kept.append(k._replace(source=k.source + lo))
+    if not kept:
+        return nms(c, len(split.videos), split.test_cfg, backend=backend)
+    return FlatKept(*(np.concatenate([k[f] for k in kept]) for f in range(5)))
 
 
-def _unchanged(c: Segments) -> Kept:
-    return (c.segments, c.scores, c.labels, np.arange(len(c.scores), dtype=np.int64))
+def nms_batch(split: SplitCandidates, task: str, backend: str = "numpy") -> FlatKept:
+    """The whole split in one NMS call (one kernel launch on CuPy): ``predict_dataset``'s NMS step."""
+    return nms(split.candidates[task], len(split.videos), split.test_cfg, per_video_cap=split.per_video_cap,
+               backend=backend)  # fmt: skip
 
 
-def _cap_per_label(kept: Kept, cap: int) -> Kept:
-    """The top ``cap`` of every label (``kept`` is sorted by score), as ``model.inference.nms`` does."""
-    labels = kept[2]
-    order = np.argsort(labels, kind="stable")
-    first = np.searchsorted(labels[order], labels[order], side="left")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size) - first
-    return tuple(a[rank < cap] for a in kept)  # type: ignore[return-value]
-
-
-def _skip_nms(split: SplitCandidates) -> bool:
-    return split.test_cfg.nms_method == "none"
-
-
-def nms_per_video(split: SplitCandidates, task: str, backend: str = "numpy") -> list[Kept]:
-    """One ``batched_nms`` call per video (``model.predict``'s path) on ``backend``."""
-    from unimd_lib.post.nms import batched_nms
-
-    out = []
-    for _, c in split.candidates[task]:
-        if _skip_nms(split) or c.scores.size == 0:
-            out.append(_unchanged(c))
-            continue
-        kw = nms_kwargs(split.test_cfg, split.per_video_cap, c.scores.size)
-        kept = batched_nms(c.segments, c.scores, c.labels, **kw, backend=backend, return_index=True)
-        out.append(kept if split.per_video_cap else _cap_per_label(kept, int(split.test_cfg.max_seg_num)))
-    return out
-
-
-def nms_batch(split: SplitCandidates, task: str, backend: str = "numpy") -> list[Kept]:
-    """``batched_nms_videos`` over the whole split in one call (one kernel launch on CuPy)."""
-    from unimd_lib.post.nms import batched_nms_videos
-
-    items = split.candidates[task]
-    if _skip_nms(split) or not items:
-        return [_unchanged(c) for _, c in items]
-    largest = max(c.scores.size for _, c in items)
-    kw = nms_kwargs(split.test_cfg, split.per_video_cap, largest)
-    videos = [(c.segments, c.scores, c.labels) for _, c in items]
-    out = batched_nms_videos(videos, **kw, backend=backend, return_index=True)
-    if not split.per_video_cap:
-        out = [_cap_per_label(k, int(split.test_cfg.max_seg_num)) for k in out]
-    # an empty video is passed through unchanged by model.predict: its (empty) arrays keep their shapes
-    return [_unchanged(c) if c.scores.size == 0 else k for (_, c), k in zip(items, out, strict=True)]
-
-
-def kept_equal(got: Sequence[Kept], want: Sequence[Kept], tol: float = TOLERANCE) -> tuple[bool, float]:
+def kept_equal(got: FlatKept, want: FlatKept, tol: float = TOLERANCE) -> tuple[bool, float]:
     """(same selection, order and labels with segments and scores within ``tol``, largest value difference)."""
-    if len(got) != len(want):
+    same = len(got.scores) == len(want.scores) and all(
+        np.array_equal(getattr(got, f), getattr(want, f)) for f in ("video", "source", "labels")
+    )
+    if not same:
         return False, float("inf")
     ok, diff = True, 0.0
-    for g, w in zip(got, want, strict=True):
-        if len(g[1]) != len(w[1]) or not (np.array_equal(g[3], w[3]) and np.array_equal(g[2], w[2])):
-            return False, float("inf")
-        for a, b in ((g[0], w[0]), (g[1], w[1])):
-            if a.size:
-                d = np.abs(a.astype(np.float64) - b.astype(np.float64))
-                diff = max(diff, float(d.max()))
-                ok &= bool(np.all(d <= tol + tol * np.abs(b)))
+    for a, b in ((got.segments, want.segments), (got.scores, want.scores)):
+        if a.size:
+            d = np.abs(a.astype(np.float64) - b.astype(np.float64))
+            diff = max(diff, float(d.max()))
+            ok &= bool(np.all(d <= tol + tol * np.abs(b)))
     return ok, diff
 
 
 # ------------------------------------------------------------------------------------------------ tables
-def prediction_tables(split: SplitCandidates, kept: dict[str, list[Kept]]) -> dict[str, pd.DataFrame]:
+def prediction_tables(split: SplitCandidates, kept: dict[str, FlatKept]) -> dict[str, pd.DataFrame]:
     """NMS results → seconds (clamped to the duration) → the tables ``predict_dataset`` returns."""
-    from unimd_lib.train.predict import MR_COLUMNS, TAD_COLUMNS, _frame, _rows
-
+    v = split.videos
     out = {}
-    for task, items in split.candidates.items():
-        parts = []
-        for (pos, _), (segs, scores, labels, _) in zip(items, kept[task], strict=True):
-            v = split.videos[pos]
-            secs = grid_to_seconds(
-                segs, fps=float(v.fps), feat_stride=float(v.feat_stride), num_frames=float(v.num_frames),
-                duration=float(v.duration),
-            )  # fmt: skip
-            parts.append(_rows(v, task, Segments(secs, scores, labels)))
-        out[task] = _frame(parts, TAD_COLUMNS if task == "tad" else MR_COLUMNS)
+    for task in split.candidates:
+        secs = to_seconds(kept[task], [x.fps for x in v], [x.feat_stride for x in v], [x.num_frames for x in v],
+                          [x.duration for x in v])  # fmt: skip
+        out[task] = table([detection_columns(v, task, secs)], TAD_COLUMNS if task == "tad" else MR_COLUMNS)
     return out
 
 
 def nms_table(
     split: SplitCandidates, *, repeats: int = 3, backends: Sequence[str] | None = None
-) -> tuple[pd.DataFrame, dict[str, list[Kept]]]:
+) -> tuple[pd.DataFrame, dict[str, FlatKept]]:
     """One row per (task, backend, API): videos, candidates, kept, median seconds, videos/s, speed-up over the
     numpy per-video reference, equality with it. Returns the table and the reference results."""
     backends = tuple(backends or default_backends())
-    rows, reference = [], {}
-    for task, items in split.candidates.items():
+    rows: list[dict] = []
+    reference: dict[str, FlatKept] = {}
+    for task in split.candidates:
+        n_videos = len(split.carriers(task))
         ref_s = None
         for backend in backends:
             for api, fn in (("per_video", nms_per_video), ("batch", nms_batch)):
@@ -251,9 +217,9 @@ def nms_table(
                     reference[task], ref_s = kept, seconds
                 equal, diff = kept_equal(kept, reference[task])
                 rows.append(dict(
-                    task=task, backend=backend, api=api, videos=len(items), candidates=split.count(task),
-                    kept=int(sum(len(k[1]) for k in kept)), seconds=seconds,
-                    videos_per_s=len(items) / seconds if seconds > 0 else np.inf,
+                    task=task, backend=backend, api=api, videos=n_videos, candidates=split.count(task),
+                    kept=len(kept.scores), seconds=seconds,
+                    videos_per_s=n_videos / seconds if seconds > 0 else np.inf,
                     speedup=ref_s / seconds if seconds > 0 else np.inf, equal=equal, max_abs_diff=diff,
                 ))  # fmt: skip
     return pd.DataFrame(rows), reference

@@ -188,8 +188,8 @@ def _nms_flat(
     params = dict(method=method, iou_threshold=iou_threshold, sigma=sigma, min_score=min_score, max_keep=max_seg_num)
     src, score = _select(xp, engine, segs, scores, labels, vid, multiclass, params)
     src, score = _final_order(xp, src, score, vid, num_videos, int(max_seg_num))
-    src, score, vid_kept = to_numpy(src), to_numpy(score), to_numpy(vid[src])
-    out_segs, out_labels = to_numpy(segs[src]), to_numpy(labels[src])
+    out_segs, out_labels, vid_kept = to_numpy(segs[src]), to_numpy(labels[src]), to_numpy(vid[src])  # on the device
+    src, score = to_numpy(src), to_numpy(score)
     if not multiclass and voting_thresh > 0 and len(src):
         out_segs = _vote_per_video(out_segs, vid_kept, to_numpy(segs), to_numpy(scores), to_numpy(vid), voting_thresh)
     kept = FlatKept(

@@ -67,14 +67,17 @@ def table(parts: list[dict[str, np.ndarray]], columns: tuple[str, ...]) -> pd.Da
 
 
 def video_batches(dataset: VideoDataset, batch_size: int) -> Iterator[list[VideoQueries]]:
-    """The dataset's videos that carry a task, in order, in batches of up to ``batch_size``. A video longer
-    than ``max_seq_len`` pads to its own length (``data.collate``), so it forms a batch of its own."""
+    """The dataset's videos that carry a task, in dataset order, in batches of up to ``batch_size``. A video
+    longer than ``max_seq_len`` pads to its own length (``data.collate``), so it forms a batch of its own."""
     pending: list[VideoQueries] = []
     for index in range(len(dataset)):
         video = dataset[index]
         if not video.tasks:
             continue
-        if video.length > dataset.cfg.max_seq_len:
+        if video.length > dataset.cfg.max_seq_len:  # (the place for a windowed path for long videos)
+            if pending:
+                yield pending
+                pending = []
             yield [video]
             continue
         pending.append(video)

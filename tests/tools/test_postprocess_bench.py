@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import postprocess_bench as pb
 from unimd_lib.backend import gpu_available
 from unimd_lib.post.nms import batched_nms
-from unimd_lib.tools import postprocess_bench as pb
 from unimd_lib.train.evaluate import evaluate_predictions
 from unimd_lib.train.predict import predict_run
 from unimd_lib.train.run_model import load_run_config
@@ -165,7 +165,7 @@ def test_gpu_rows_equal_the_cpu(split):
 
 
 def test_status_without_cupy(monkeypatch):
-    from unimd_lib.tools import device_timing
+    from benchmarks import device_timing
 
     monkeypatch.setattr(device_timing, "cupy_module", lambda: None)
     status = device_timing.gpu_status()

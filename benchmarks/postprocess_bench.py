@@ -20,18 +20,17 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from benchmarks.device_timing import GpuStatus, default_backends, gpu_status, timed
+from benchmarks.eval_bench import EVAL_COLUMNS, assert_all_equal, evaluation_table, timing_by_case
 from unimd_lib.config.load import Config
 from unimd_lib.config.model import TestConfig
 from unimd_lib.model.inference import flat_candidates, nms, to_seconds
 from unimd_lib.post.decode import Candidates
 from unimd_lib.post.nms import FlatKept
-from unimd_lib.tools.device_timing import GpuStatus, default_backends, gpu_status, timed
-from unimd_lib.tools.eval_bench import EVAL_COLUMNS, assert_all_equal, evaluation_table, timing_by_case
 from unimd_lib.train.predict import BATCH_SIZE, MR_COLUMNS, TAD_COLUMNS, detection_columns, table, video_batches
 
 TOLERANCE = 1e-5
@@ -116,32 +115,6 @@ def candidates_from_run(
 
     trained = open_run(run_dir, checkpoint=checkpoint, device=device)
     return collect_candidates(trained.model, trained.dataset(split), trained.device, progress=progress, cfg=trained.cfg)
-
-
-def notebook_run(
-    *,
-    config: str | os.PathLike | None = None,
-    data_root: str | os.PathLike | None = None,
-    synthetic_dir: str | os.PathLike = "../data/synthetic",
-    run_root: str | os.PathLike = "../runs/notebooks",
-    run_dir: str | os.PathLike | None = None,
-    quick: bool = False,
-    progress: bool = False,
-) -> Path:
-    """The run a notebook works on: ``run_dir`` when given (it must hold a finished run), else the config of the
-    notebook parameters (``notebook_config``) trained or reused in ``run_root/<config name>-all`` (``-all-quick``
-    for the quick model, so that a quick run never stands in for a full one)."""
-    from unimd_lib.tools.notebook_support import notebook_config
-    from unimd_lib.train.pipeline import finished, run_scheme
-
-    if run_dir is not None:
-        if finished(run_dir) is None:
-            raise FileNotFoundError(f"{run_dir}: no finished run there (metrics.json missing)")
-        return Path(run_dir)
-    cfg = notebook_config(config, synthetic_dir=synthetic_dir, quick=quick, data_root=data_root)
-    out = Path(run_root) / f"{cfg.name}-all{'-quick' if quick else ''}"
-    run_scheme(cfg, out, task="all", progress=progress)
-    return out
 
 
 # ------------------------------------------------------------------------------------------------ NMS paths
@@ -275,7 +248,6 @@ __all__ = [
     "nms_batch",
     "nms_per_video",
     "nms_table",
-    "notebook_run",
     "prediction_tables",
     "run_bench",
     "timed",

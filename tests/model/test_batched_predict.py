@@ -113,3 +113,16 @@ def test_device_path_with_a_stand_in_equals_numpy(model, videos, monkeypatch):
         for g, w in zip(got[task], want[task], strict=True):
             assert type(g) is np.ndarray  # the kept detections come back to the host
             np.testing.assert_array_equal(g, w)
+
+
+def test_bf16_prediction_is_an_option_not_the_default(model, videos):
+    import inspect
+
+    assert inspect.signature(predict_dataset).parameters["amp"].default == "none"
+    f32 = predict_dataset(model, videos, torch.device("cpu"), progress=False)
+    bf16 = predict_dataset(model, videos, torch.device("cpu"), amp="bf16", progress=False)
+    for task, want in f32.items():
+        got = bf16[task]
+        assert list(got.columns) == list(want.columns) and len(got) > 0
+        assert got["score"].dtype == np.float32 and got["score"].between(0, 1).all()
+        assert not np.array_equal(got["score"].to_numpy(), want["score"].to_numpy())  # autocast did act

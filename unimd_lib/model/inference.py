@@ -33,7 +33,7 @@ def flat_candidates(out: ModelOutput, test_cfg: TestConfig, xp: ModuleType) -> d
     """Per task the batch carries: decoded candidates of all its videos, flat ``xp`` arrays (``rows`` = the
     video's position in the batch)."""
     points = from_torch(torch.cat(out.points), xp)
-    masks = from_torch(torch.cat(out.masks, dim=1), xp)
+    masks = from_torch(torch.cat(out.masks, dim=1).to(torch.uint8), xp)  # uint8: DLPack-safe on every version
     result = {}
     for task in TASKS:
         t_out = getattr(out, task)
@@ -46,7 +46,7 @@ def flat_candidates(out: ModelOutput, test_cfg: TestConfig, xp: ModuleType) -> d
             from_torch(t_out.flat_offsets.float(), xp),
             points,
             masks[video],
-            from_torch(t_out.query_mask.to(t_out.flat_logits.device), xp),
+            from_torch(t_out.query_mask.to(t_out.flat_logits.device, torch.uint8), xp),
             t_out.lengths,
             pre_nms_thresh=test_cfg.pre_nms_thresh,
             pre_nms_topk=int(test_cfg.pre_nms_topk),

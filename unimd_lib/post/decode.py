@@ -64,13 +64,14 @@ def decode_rows(
 
     Arrays of ``xp`` (numpy or CuPy), levels concatenated along the last axis (P = Σ ``level_lengths``):
     logits [R, K, P], offsets [R, K, 2, P] (left/right in strides), points [P, 4] (t, lo, hi, s), masks
-    [R, P] bool (the row's video's valid points), query_mask [R, K] bool (padded queries never score).
+    [R, P] bool or 0/1 (the row's video's valid points), query_mask [R, K] bool or 0/1 (padded queries never
+    score).
     Each (row, level) is ``decode_level``: flat (t, k) order, stable top-k by score, duration filter.
     """
     num_rows, num_k, num_p = logits.shape
     prob = sigmoid(logits, xp) * masks[:, None, :].astype(np.float32)
     prob = prob.transpose(0, 2, 1)  # [R, P, K]: (point, query) order is the spec's flat (t, k) order
-    flat = xp.flatnonzero((prob > np.float32(pre_nms_thresh)) & query_mask[:, None, :])
+    flat = xp.flatnonzero((prob > np.float32(pre_nms_thresh)) & query_mask[:, None, :].astype(bool))
     row, rest = flat // (num_p * num_k), flat % (num_p * num_k)
     pt, cls = rest // num_k, rest % num_k
     score = prob[row, pt, cls]

@@ -56,7 +56,8 @@ compare: synthetic
 bench: venv
 	$(BIN)/python benchmarks/bench_eval.py
 	$(BIN)/python benchmarks/bench_nms.py
-	$(BIN)/python benchmarks/bench_train_step.py
+	$(BIN)/python benchmarks/bench_train_step.py --bf16
+	$(BIN)/python benchmarks/bench_predict.py --bf16
 	$(BIN)/python benchmarks/bench_extract.py
 	$(BIN)/python benchmarks/bench_long_video.py
 

@@ -2,7 +2,8 @@
 
 One step = zero_grad(set_to_none) → forward in train mode (dropout/drop-path ON) → loss 3·TAD + 1·MR →
 backward → clip_grad_norm(1.0) → AdamW.step(); batch 2 videos × T=288, both tasks, torch.manual_seed(0) init.
-2 warm-ups, 5 measured, median (min). Run: ``python benchmarks/bench_train_step.py [--threads 2]``.
+2 warm-ups, 5 measured, median (min). Run: ``python benchmarks/bench_train_step.py [--threads 2] [--bf16]``;
+``--bf16`` also times the same step under bf16 autocast (``run.amp=bf16``) and prints the ratio.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from unimd_lib.data.collate import collate
 from unimd_lib.data.record import TaskQueries, VideoQueries
 from unimd_lib.model.unimd import UniMD
 from unimd_lib.train.optim import clip_grad_l2norm, make_adamw
+from unimd_lib.train.runtime import autocast
 
 ORIGINAL_MEDIAN_S = 1.537  # TIMINGS.md, charades, pass 3 (quiet machine)
 ORIGINAL_SPLIT_S = (0.437, 0.965, 0.139)  # forward / backward / clip+step
@@ -57,12 +59,42 @@ def records(cfg: ModelConfig, batch: int, seed: int = 0) -> list[VideoQueries]:
     return out
 
 
+def measure(model, optimizer, batch, cfg: ModelConfig, amp: str, warmup: int, iters: int):
+    """Per measured step: total seconds and (forward, backward, clip+step) seconds."""
+    totals, splits = [], []
+    for i in range(warmup + iters):
+        t0 = time.perf_counter()
+        optimizer.zero_grad(set_to_none=True)
+        with autocast(torch.device("cpu"), amp):
+            loss = model.loss(batch)["loss"]
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        clip_grad_l2norm(model.parameters(), cfg.train_cfg.clip_grad_l2norm)
+        optimizer.step()
+        t3 = time.perf_counter()
+        if i >= warmup:
+            totals.append(t3 - t0)
+            splits.append((t1 - t0, t2 - t1, t3 - t2))
+    return totals, splits
+
+
+def report(label: str, totals: list[float], splits: list[tuple[float, float, float]]) -> float:
+    med = statistics.median(totals)
+    fwd, bwd, step = (statistics.median(s[j] for s in splits) for j in range(3))
+    every = ", ".join(f"{t:.3f}" for t in totals)
+    print(f"{label}: train step median {med:.3f} s (min {min(totals):.3f}); all: {every}")
+    print(f"  forward {fwd:.3f} / backward {bwd:.3f} / clip+step {step:.3f} s")
+    return med
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--iters", type=int, default=5)
+    ap.add_argument("--bf16", action="store_true", help="also time the step under bf16 autocast (run.amp=bf16)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
@@ -71,30 +103,16 @@ def main() -> None:
     optimizer = make_adamw(model, 1e-4, 0.05)
     batch = collate(records(cfg, args.batch), max_seq_len=cfg.max_seq_len, training=True)
     rss_build = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    totals, splits = [], []
-    for i in range(args.warmup + args.iters):
-        t0 = time.perf_counter()
-        optimizer.zero_grad(set_to_none=True)
-        loss = model.loss(batch)["loss"]
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        clip_grad_l2norm(model.parameters(), cfg.train_cfg.clip_grad_l2norm)
-        optimizer.step()
-        t3 = time.perf_counter()
-        if i >= args.warmup:
-            totals.append(t3 - t0)
-            splits.append((t1 - t0, t2 - t1, t3 - t2))
-    med = statistics.median(totals)
-    fwd, bwd, step = (statistics.median(s[j] for s in splits) for j in range(3))
-    rss_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     n_params = sum(p.numel() for p in model.parameters())
     print(f"threads {args.threads}, batch {args.batch} x T={cfg.max_seq_len}, params {n_params:,}")
-    print(f"train step median {med:.3f} s (min {min(totals):.3f}); all: {', '.join(f'{t:.3f}' for t in totals)}")
-    print(f"  forward {fwd:.3f} / backward {bwd:.3f} / clip+step {step:.3f} s")
+    med = report("float32", *measure(model, optimizer, batch, cfg, "none", args.warmup, args.iters))
     o = ORIGINAL_SPLIT_S
     print(f"original (TIMINGS.md): {ORIGINAL_MEDIAN_S:.3f} s ({o[0]:.3f} / {o[1]:.3f} / {o[2]:.3f})")
     print(f"speed-up vs the original's median: {ORIGINAL_MEDIAN_S / med:.2f}x")
+    if args.bf16:
+        med_bf16 = report("bf16 autocast", *measure(model, optimizer, batch, cfg, "bf16", args.warmup, args.iters))
+        print(f"bf16 / float32: {med / med_bf16:.2f}x; vs the original's median: {ORIGINAL_MEDIAN_S / med_bf16:.2f}x")
+    rss_end = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS MB: build {rss_build:.0f} / end {rss_end:.0f}")
     print("(wall-clock on a shared machine: other processes inflate single iterations; compare on a quiet one)")
 

@@ -9,7 +9,7 @@ Steps, in this order (each with its own time limit, all within --budget seconds)
   pytest       pytest -m gpu over tests/post, tests/eval, tests/tools
   synthetic    unimd make-synthetic (the embedded benchmark)
   train_bf16   unimd train --task all, run.amp=bf16, opt.epochs=1 on cuda; the loss must be finite and go down
-  amp_fp16     a few fp16 steps with the grad scaler through the training loop (unimd_lib.tools.amp_check)
+  amp_fp16     a few fp16 steps with the grad scaler through the training loop (benchmarks.amp_check)
   notebook     notebooks/04 under papermill on the bf16 run (CPU vs GPU NMS and evaluation, reference cases)
   bench_nms    benchmarks/bench_nms.py --quick --backend cupy (5 loop-baseline videos; the whole synthetic val set)
   bench_eval   benchmarks/bench_eval.py --backend cupy (no loop baselines)
@@ -156,7 +156,7 @@ def environment(dry: bool) -> dict:
     except Exception as err:  # noqa: BLE001 - reported, not raised
         facts["torch"] = f"unusable: {err}"
         facts["torch_cuda"] = False
-    from unimd_lib.tools.postprocess_bench import gpu_status
+    from benchmarks.postprocess_bench import gpu_status
 
     status = gpu_status()
     facts["cupy_gpu"], facts["cupy_status"] = status.available, status.message
@@ -209,7 +209,7 @@ def plan(dry: bool, out: Path, work: Path, shared: Path | None) -> list[tuple[St
         (Step("train_bf16", 150, "cuda"), [py, "-m", "unimd_lib.cli", "train", "--config", str(syn / "config.yaml"),
          "--task", "all", "--out", str(run_dir), "--no-progress", *sets("run.amp=bf16", "opt.epochs=1",
          f"run.device={dev}", "run.log_every=1", *extra)]),
-        (Step("amp_fp16", 60, "cuda"), [py, "-m", "unimd_lib.tools.amp_check", "--config", str(syn / "config.yaml"),
+        (Step("amp_fp16", 60, "cuda"), [py, "-m", "benchmarks.amp_check", "--config", str(syn / "config.yaml"),
          "--amp", "fp16", "--steps", "3", "--device", dev, *sets(*extra)]),
         (Step("notebook", 180, "cupy"), None),  # built after train_bf16 (its run, or a quick one of its own)
         (Step("bench_nms", 90, "cupy"), [py, "benchmarks/bench_nms.py", "--quick"]
@@ -253,7 +253,7 @@ def judge(step: Step, rc: int | None, text: str, dry: bool, work: Path, out: Pat
         if step.status == "ok" and not dry and counts.get("passed", 0) == 0:
             step.status, step.detail = "failed", step.detail + " (no GPU test ran)"
     elif name == "train_bf16" and rc == 0:
-        from unimd_lib.tools.amp_check import loss_trend
+        from benchmarks.amp_check import loss_trend
 
         trend = loss_trend(work / "run_bf16" / "log.csv")
         step.facts = {"loss_trend": trend, "result": last_json(text)}

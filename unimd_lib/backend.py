@@ -60,3 +60,25 @@ def to_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach") and hasattr(x, "cpu"):  # torch.Tensor, without importing torch here
         return x.detach().cpu().numpy()
     return np.asarray(x)
+
+
+def array_module_for(tensor: Any, backend: str = "auto") -> ModuleType:
+    """Array module to post-process ``tensor`` with: ``"auto"`` follows the tensor's device (CuPy for a CUDA
+    tensor when CuPy is usable, numpy otherwise); ``"numpy"`` / ``"cupy"`` as in ``get_xp``."""
+    if backend == "auto":
+        on_cuda = getattr(getattr(tensor, "device", None), "type", "cpu") == "cuda"
+        return get_xp("auto") if on_cuda else np
+    return get_xp(backend)
+
+
+def from_torch(tensor: Any, xp: ModuleType) -> Any:
+    """A torch tensor as an ``xp`` array, through DLPack where the memory can be shared (a CPU tensor to numpy,
+    a CUDA tensor to CuPy: no copy, no host round trip); otherwise copied across. Types DLPack cannot carry
+    (bfloat16) must be cast by the caller."""
+    tensor = tensor.detach()
+    same_place = (tensor.device.type == "cuda") == (xp is not np)
+    if same_place:
+        return xp.from_dlpack(tensor)
+    if xp is np:
+        return tensor.cpu().numpy()
+    return xp.asarray(tensor.cpu().numpy())

@@ -15,7 +15,7 @@ from unimd_lib.data.record import TaskQueries, VideoQueries
 from unimd_lib.model.inference import nms
 from unimd_lib.model.neck import MaskedBatchNorm1d
 from unimd_lib.model.unimd import UniMD
-from unimd_lib.post.decode import Segments
+from unimd_lib.post.decode import Candidates
 
 
 def _cfg(**quirks) -> ModelConfig:
@@ -83,10 +83,11 @@ def test_max_seg_num_cap_per_video_or_per_query():
     rng = np.random.default_rng(0)
     n = 30
     starts = np.arange(n, dtype=np.float32) * 10  # disjoint segments: soft-NMS keeps every one
-    cands = Segments(np.stack([starts, starts + 2], 1), rng.uniform(0.1, 1, n).astype(np.float32), np.arange(n) % 3)
+    scores = rng.uniform(0.1, 1, n).astype(np.float32)
+    cands = Candidates(np.stack([starts, starts + 2], 1), scores, np.arange(n) % 3, np.zeros(n, np.int64))  # 1 video
     cfg = model_config.TestConfig(max_seg_num=4, min_score=0.001)
-    per_video = nms(cands, cfg, per_video_cap=True)
-    per_query = nms(cands, cfg, per_video_cap=False)
+    per_video = nms(cands, 1, cfg, per_video_cap=True)
+    per_query = nms(cands, 1, cfg, per_video_cap=False)
     assert per_video.scores.size == 4  # the original: one cap for all queries of the video
     assert per_query.scores.size == 12 and all((per_query.labels == k).sum() == 4 for k in range(3))
 

@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from unimd_lib.tools import postprocess_bench as pb
+from benchmarks import postprocess_bench as pb
+from unimd_lib.tools.notebook_support import notebook_run
 
 
 @pytest.fixture(scope="session")
 def quick_root(tmp_path_factory) -> Path:
     """A folder holding ``synthetic/`` (the quick benchmark) and ``runs/synthetic-all-quick`` (a finished run)."""
     root = tmp_path_factory.mktemp("tools_quick")
-    pb.notebook_run(synthetic_dir=root / "synthetic", run_root=root / "runs", quick=True)
+    notebook_run(synthetic_dir=root / "synthetic", run_root=root / "runs", quick=True)
     return root
 
 

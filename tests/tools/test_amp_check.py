@@ -7,9 +7,9 @@ import math
 import pandas as pd
 import pytest
 
+from benchmarks.amp_check import AmpSteps, amp_steps, loss_trend, main
 from unimd_lib.config.load import load_config
 from unimd_lib.config.overrides import parse_overrides
-from unimd_lib.tools.amp_check import AmpSteps, amp_steps, loss_trend, main
 from unimd_lib.tools.notebook_support import QUICK_OVERRIDES
 
 

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from benchmarks import postprocess_bench as pb
 from unimd_lib.backend import gpu_available
 from unimd_lib.post.nms import batched_nms
-from unimd_lib.tools import postprocess_bench as pb
 from unimd_lib.train.evaluate import evaluate_predictions
 from unimd_lib.train.predict import predict_run
 from unimd_lib.train.run_model import load_run_config
@@ -44,7 +44,7 @@ def test_nms_table_is_consistent(bench, split):
     ]
     for task, rows in t.groupby("task"):
         assert set(rows["candidates"]) == {split.count(task)} and split.count(task) > 0
-        assert set(rows["videos"]) == {len(split.candidates[task])}
+        assert set(rows["videos"]) == {len(split.carriers(task))}
         assert rows["kept"].nunique() == 1 and 0 < rows["kept"].iloc[0] <= rows["candidates"].iloc[0]
     assert t["equal"].all() and (t["max_abs_diff"] == 0).all()  # the same numpy code on both APIs
     assert (t["seconds"] > 0).all()
@@ -77,38 +77,39 @@ def test_numpy_metrics_equal_evaluate_predictions(bench, quick_run, predicted):
 
 
 def test_per_label_cap_when_the_per_video_cap_is_off(split):
-    """Quirk §11.8 off: no cut over the whole video, then every label keeps its own top ``max_seg_num`` (the
-    semantics of ``model.inference.nms`` on the model branch); checked against ``batched_nms`` + a groupby."""
+    """Quirk §11.8 off: no cut over the whole video, then every label keeps its own top ``max_seg_num``; checked
+    against ``batched_nms`` of each video alone + a groupby."""
     off = replace(split, per_video_cap=False, test_cfg=replace(split.test_cfg, max_seg_num=3))
     t = off.test_cfg
     cut = 0
-    for task, items in off.candidates.items():
+    for task, c in off.candidates.items():
         per_video, batch = pb.nms_per_video(off, task), pb.nms_batch(off, task)
         assert pb.kept_equal(batch, per_video)[0]
-        for (_, c), kept in zip(items, per_video, strict=True):
+        for v in off.carriers(task):
+            rows = c.rows == v
             segs, scores, labels = batched_nms(
-                c.segments, c.scores, c.labels, iou_threshold=t.iou_threshold, min_score=t.min_score,
-                max_seg_num=max(len(c.scores), 1), use_soft_nms=t.nms_method == "soft", multiclass=t.multiclass_nms,
-                sigma=t.nms_sigma, voting_thresh=t.voting_thresh, backend="numpy",
+                c.segments[rows], c.scores[rows], c.labels[rows], iou_threshold=t.iou_threshold,
+                min_score=t.min_score, max_seg_num=max(int(rows.sum()), 1), use_soft_nms=t.nms_method == "soft",
+                multiclass=t.multiclass_nms, sigma=t.nms_sigma, voting_thresh=t.voting_thresh, backend="numpy",
             )  # fmt: skip
             top = (pd.Series(labels).groupby(labels).cumcount() < 3).to_numpy()
-            np.testing.assert_array_equal(kept[2], labels[top])
-            np.testing.assert_array_equal(kept[1], scores[top])
-            np.testing.assert_array_equal(kept[0], segs[top])
+            mine = batch.video == v
+            np.testing.assert_array_equal(batch.labels[mine], labels[top])
+            np.testing.assert_array_equal(batch.scores[mine], scores[top])
+            np.testing.assert_array_equal(batch.segments[mine], segs[top])
             cut += int((~top).sum())
     assert cut > 0  # the per-label cap did bind
 
 
 def test_kept_equal_catches_differences(bench, split):
     ref = pb.nms_per_video(split, "tad")
-    k = next(i for i, r in enumerate(ref) if len(r[1]))
-    segs, scores, labels, rows = ref[k]
-    nudged = [*ref[:k], (segs, scores * np.float32(1 + 1e-3), labels, rows), *ref[k + 1 :]]
+    assert len(ref.scores)
+    nudged = ref._replace(scores=ref.scores * np.float32(1 + 1e-3))
     ok, diff = pb.kept_equal(nudged, ref)
     assert not ok and diff > 0
-    relabelled = [*ref[:k], (segs, scores, labels + 1, rows), *ref[k + 1 :]]
-    assert pb.kept_equal(relabelled, ref) == (False, float("inf"))
-    assert pb.kept_equal(ref[:-1], ref)[0] is False
+    assert pb.kept_equal(ref._replace(labels=ref.labels + 1), ref) == (False, float("inf"))
+    shorter = type(ref)(*(a[:-1] for a in ref))
+    assert pb.kept_equal(shorter, ref)[0] is False
 
 
 def test_assert_all_equal_names_the_differing_rows(bench):
@@ -164,7 +165,7 @@ def test_gpu_rows_equal_the_cpu(split):
 
 
 def test_status_without_cupy(monkeypatch):
-    from unimd_lib.tools import device_timing
+    from benchmarks import device_timing
 
     monkeypatch.setattr(device_timing, "cupy_module", lambda: None)
     status = device_timing.gpu_status()

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from benchmarks import refcase_bench as rb
+from benchmarks.postprocess_bench import EVAL_COLUMNS
 from tests.conftest import shared_path
 from tests.eval.refcases import expected
 from unimd_lib.eval.protocols import PROTOCOLS
-from unimd_lib.tools import refcase_bench as rb
-from unimd_lib.tools.postprocess_bench import EVAL_COLUMNS
 
 # (case, metric) -> the expected value, read here straight from refcases/<case>/expected.json
 HEADLINES = {

@@ -23,6 +23,7 @@ from unimd_lib.model.neck import BiFPNNeck
 from unimd_lib.model.points import PointGenerator
 from unimd_lib.model.reg_head import QueryRegressionHead
 from unimd_lib.post.decode import Segments
+from unimd_lib.post.nms import FlatKept
 
 TASKS = ("tad", "mr")
 
@@ -244,12 +245,21 @@ class UniMD(nn.Module):
         return inference.candidates(out, batch, self.cfg.test_cfg)
 
     @torch.no_grad()
+    def detect(self, batch: Batch, backend: str = "auto") -> dict[str, FlatKept]:
+        """Per task: detections of every video of the batch, flat (``video`` = position in the batch), segments
+        in seconds clamped to [0, duration] (spec §8). Post-processing runs on the array module of ``backend``
+        (``"auto"``: CuPy for a model on a CUDA device, numpy on the CPU)."""
+        per_video = self.cfg.quirks.max_seg_num_per_video
+        return inference.flat_detections(
+            self(batch), batch, self.cfg.test_cfg, per_video_cap=per_video, backend=backend
+        )
+
+    @torch.no_grad()
     def predict(self, batch: Batch) -> list[dict[str, Segments]]:
         """Per video and task: detections after NMS, segments in seconds clamped to [0, duration] (spec §8).
 
         Call in ``eval()`` mode. Any batch size works; results equal the original's batch-1 evaluation when
         every video pads to the same length (all ≤ max_seq_len), since padding leaks through the neck (§3.5).
         """
-        cands = self.candidates(batch)
-        per_video = self.cfg.quirks.max_seg_num_per_video
-        return inference.detections(cands, batch, self.cfg.test_cfg, per_video_cap=per_video)
+        flat = self.detect(batch)
+        return inference.per_video({t: (k.segments, k.scores, k.labels, k.video) for t, k in flat.items()}, batch)

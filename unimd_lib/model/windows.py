@@ -20,7 +20,7 @@ from unimd_lib.data.collate import collate, padded_length
 from unimd_lib.data.record import TaskQueries, VideoQueries
 from unimd_lib.errors import ConfigError
 from unimd_lib.model import inference
-from unimd_lib.post.decode import Segments, grid_to_seconds
+from unimd_lib.post.decode import Candidates, Segments, grid_to_seconds
 
 
 def window_starts(length: int, window: int, stride: int) -> list[int]:
@@ -82,6 +82,14 @@ def _top(dets: Segments, cap: int) -> Segments:
     return Segments(dets.segments[order], dets.scores[order], dets.labels[order])
 
 
+def _nms(cands: Segments, test_cfg, per_video_cap: bool) -> Segments:
+    """The prediction path's NMS on one video's candidates (grid units)."""
+    rows = np.zeros(len(cands.scores), np.int64)
+    kept = inference.nms(Candidates(cands.segments.reshape(-1, 2), cands.scores, cands.labels, rows), 1, test_cfg,
+                         per_video_cap=per_video_cap, backend="numpy")  # fmt: skip
+    return Segments(kept.segments, kept.scores, kept.labels)
+
+
 @torch.no_grad()
 def predict_windows(
     model,
@@ -127,7 +135,7 @@ def predict_windows(
         lo, hi = owned[first][0], owned[last - 1][1]
         for task in kept:
             merged = _concat([cache[i][task] for i in range(max(first - 1, 0), min(last + 1, n)) if i in cache])
-            out = inference.nms(merged, test_cfg, per_video_cap=per_video)
+            out = _nms(merged, test_cfg, per_video)
             if n > block:
                 centre = out.segments.mean(axis=1)
                 inside = (centre >= lo) & (centre < hi)

@@ -1,5 +1,5 @@
 """Decoding of the per-level head outputs of one video into candidate segments (spec §8.1) and the
-grid → seconds mapping (spec §8.3). Plain numpy; no torch.
+grid → seconds mapping (spec §8.3). numpy or CuPy arrays; no torch.
 
 Per level: prob[t, k] = σ(logit[t, k]) · mask[t], flattened in (t, k) order; keep prob > ``pre_nms_thresh``;
 sort descending (stable: on exactly equal scores the lower flat index first); keep the top ``pre_nms_topk``;
@@ -10,9 +10,22 @@ keep segments longer than ``duration_thresh`` grid units. Levels are concatenate
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from types import ModuleType
+from typing import Any, NamedTuple
 
 import numpy as np
+
+from unimd_lib.post.order import group_score_key, rank_in_group, stable_argsort
+
+
+class Candidates(NamedTuple):
+    """Decoded candidates of many rows, flat: segments [N, 2] float32 (grid units), scores [N] float32, labels
+    [N] int64, rows [N] int64; rows ascending, each row's items level by level, by score within a level."""
+
+    segments: Any
+    scores: Any
+    labels: Any
+    rows: Any
 
 
 class Segments(NamedTuple):
@@ -27,10 +40,50 @@ class Segments(NamedTuple):
         return Segments(np.zeros((0, 2), np.float32), np.zeros(0, np.float32), np.zeros(0, np.int64))
 
 
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float32)
+def sigmoid(x: Any, xp: ModuleType = np) -> Any:
+    """1 / (1 + exp(-x)) in float32, on numpy or CuPy."""
+    x = xp.asarray(x, dtype=np.float32)
     with np.errstate(over="ignore"):
-        return (np.float32(1.0) / (np.float32(1.0) + np.exp(-x))).astype(np.float32)
+        return (np.float32(1.0) / (np.float32(1.0) + xp.exp(-x))).astype(np.float32)
+
+
+def decode_rows(
+    xp: ModuleType,
+    logits: Any,
+    offsets: Any,
+    points: Any,
+    masks: Any,
+    query_mask: Any,
+    level_lengths: Sequence[int],
+    *,
+    pre_nms_thresh: float,
+    pre_nms_topk: int,
+    duration_thresh: float,
+) -> Candidates:
+    """Decode many rows (one row = one video's queries of one task) at once, all levels together.
+
+    Arrays of ``xp`` (numpy or CuPy), levels concatenated along the last axis (P = Σ ``level_lengths``):
+    logits [R, K, P], offsets [R, K, 2, P] (left/right in strides), points [P, 4] (t, lo, hi, s), masks
+    [R, P] bool or 0/1 (the row's video's valid points), query_mask [R, K] bool or 0/1 (padded queries never
+    score).
+    Each (row, level) is ``decode_level``: flat (t, k) order, stable top-k by score, duration filter.
+    """
+    num_rows, num_k, num_p = logits.shape
+    prob = sigmoid(logits, xp) * masks[:, None, :].astype(np.float32)
+    prob = prob.transpose(0, 2, 1)  # [R, P, K]: (point, query) order is the spec's flat (t, k) order
+    flat = xp.flatnonzero((prob > np.float32(pre_nms_thresh)) & query_mask[:, None, :].astype(bool))
+    row, rest = flat // (num_p * num_k), flat % (num_p * num_k)
+    pt, cls = rest // num_k, rest % num_k
+    score = prob[row, pt, cls]
+    ends = xp.asarray(np.cumsum(level_lengths), dtype=np.int64)
+    group = row * len(level_lengths) + xp.searchsorted(ends, pt, side="right")  # (row, level)
+    order = stable_argsort(xp, group_score_key(xp, group, score))  # per group: score descending, stable
+    order = order[rank_in_group(xp, group[order]) < int(pre_nms_topk)]
+    row, pt, cls, score = row[order], pt[order], cls[order], score[order]
+    t, s = points[pt, 0], points[pt, 3]
+    segs = xp.stack([t - offsets[row, cls, 0, pt] * s, t + offsets[row, cls, 1, pt] * s], axis=-1).astype(np.float32)
+    keep = (segs[:, 1] - segs[:, 0]) > duration_thresh
+    return Candidates(segs[keep], score[keep], cls[keep].astype(np.int64), row[keep].astype(np.int64))
 
 
 def decode_level(
@@ -44,18 +97,10 @@ def decode_level(
     duration_thresh: float,
 ) -> Segments:
     """One level: logits [T, K], offsets [T, K, 2] (strides), points [T, 4] (t, lo, hi, s), mask [T] bool."""
-    num_k = logits.shape[1]
-    prob = (sigmoid(logits) * mask[:, None].astype(np.float32)).reshape(-1)
-    cand = np.flatnonzero(prob > pre_nms_thresh)
-    order = np.argsort(-prob[cand], kind="stable")[:pre_nms_topk]
-    idx = cand[order]
-    scores = prob[idx]
-    pt, cls = idx // num_k, idx % num_k
-    off = offsets[pt, cls]
-    t, s = points[pt, 0], points[pt, 3]
-    segs = np.stack([t - off[:, 0] * s, t + off[:, 1] * s], axis=-1).astype(np.float32)
-    keep = (segs[:, 1] - segs[:, 0]) > duration_thresh
-    return Segments(segs[keep], scores[keep], cls[keep].astype(np.int64))
+    return decode_video(
+        [logits], [offsets], [points], [mask],
+        pre_nms_thresh=pre_nms_thresh, pre_nms_topk=pre_nms_topk, duration_thresh=duration_thresh,
+    )  # fmt: skip
 
 
 def decode_video(
@@ -69,15 +114,21 @@ def decode_video(
     duration_thresh: float,
 ) -> Segments:
     """All levels of one video/task (lists as in ``decode_level``) → concatenated candidates, grid units."""
-    parts = [
-        decode_level(
-            lg, off, pts, m, pre_nms_thresh=pre_nms_thresh, pre_nms_topk=pre_nms_topk, duration_thresh=duration_thresh
-        )
-        for lg, off, pts, m in zip(logits, offsets, points, masks, strict=True)
-    ]
-    if not parts:
+    if not logits:
         return Segments.empty()
-    return Segments(*(np.concatenate(x) for x in zip(*parts, strict=True)))
+    c = decode_rows(
+        np,
+        np.concatenate([np.asarray(x, np.float32).T for x in logits], axis=1)[None],
+        np.concatenate([np.asarray(x, np.float32).transpose(1, 2, 0) for x in offsets], axis=2)[None],
+        np.concatenate([np.asarray(p, np.float32) for p in points]),
+        np.concatenate([np.asarray(m, bool) for m in masks])[None],
+        np.ones((1, logits[0].shape[1]), bool),
+        [len(m) for m in masks],
+        pre_nms_thresh=pre_nms_thresh,
+        pre_nms_topk=pre_nms_topk,
+        duration_thresh=duration_thresh,
+    )
+    return Segments(c.segments, c.scores, c.labels)
 
 
 def grid_to_seconds(

@@ -24,13 +24,14 @@ breaks ties by input order. Results are therefore identical on the numpy and CuP
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from unimd_lib.backend import get_xp, to_numpy
 from unimd_lib.errors import DataError
 from unimd_lib.post import nms_cpu
+from unimd_lib.post.order import group_score_key, rank_in_group, stable_argsort
 
 F32 = np.float32
 Result = tuple[np.ndarray, ...]  # (segs f32 [K, 2], scores f32 [K], labels i64 [K][, source index i64 [K]])
@@ -102,7 +103,44 @@ def batched_nms_videos(videos: Sequence[tuple[Any, Any, Any]], **kwargs: Any) ->
     return out
 
 
+class FlatKept(NamedTuple):
+    """NMS results of many videos, flat numpy: segments [K, 2] float32, scores [K] float32, labels [K] int64,
+    video [K] int64 (ascending; within a video by score descending) and the input row of each item."""
+
+    segments: np.ndarray
+    scores: np.ndarray
+    labels: np.ndarray
+    video: np.ndarray
+    source: np.ndarray
+
+    def split(self, num_videos: int, *, with_source: bool = False) -> list[Result]:
+        """One ``batched_nms`` result per video."""
+        bounds = np.cumsum(np.bincount(self.video, minlength=num_videos))[:-1]
+        cols = [self.segments, self.scores, self.labels] + ([self.source] if with_source else [])
+        parts = [np.split(c, bounds) for c in cols]
+        return [tuple(p[k] for p in parts) for k in range(num_videos)]
+
+
 def batched_nms_flat(
+    segs: Any,
+    scores: Any,
+    labels: Any,
+    video_index: Any | None,
+    *,
+    num_videos: int | None = None,
+    return_index: bool = False,
+    **kwargs: Any,
+) -> list[Result]:
+    """``batched_nms`` over items of many videos given as flat arrays plus ``video_index`` (None: one video).
+
+    Keyword arguments are those of ``nms_flat``. Returns one result per video, ``num_videos`` of them
+    (default ``max(video_index) + 1``).
+    """
+    kept, num_videos = _nms_flat(segs, scores, labels, video_index, num_videos, **kwargs)
+    return kept.split(num_videos, with_source=return_index)
+
+
+def nms_flat(
     segs: Any,
     scores: Any,
     labels: Any,
@@ -117,15 +155,25 @@ def batched_nms_flat(
     sigma: float = 0.5,
     voting_thresh: float = 0.75,
     backend: str = "auto",
-    return_index: bool = False,
     engine: Engine | None = None,
-) -> list[Result]:
-    """``batched_nms`` over items of many videos given as flat arrays plus ``video_index`` (None: one video).
+) -> FlatKept:
+    """``batched_nms`` of every video at once, on flat arrays (numpy, torch or CuPy; CuPy input stays on the
+    device until the kept items are gathered). Returns the kept items of all videos, flat, on the host.
 
     On the CuPy backend all videos x classes run in a single kernel launch. ``engine`` overrides the
     per-group NMS engine (used by tests to run the CUDA kernel source compiled for the CPU).
-    Returns one result per video, ``num_videos`` of them (default ``max(video_index) + 1``).
     """
+    return _nms_flat(
+        segs, scores, labels, video_index, num_videos, iou_threshold=iou_threshold, min_score=min_score,
+        max_seg_num=max_seg_num, use_soft_nms=use_soft_nms, multiclass=multiclass, sigma=sigma,
+        voting_thresh=voting_thresh, backend=backend, engine=engine,
+    )[0]  # fmt: skip
+
+
+def _nms_flat(
+    segs, scores, labels, video_index, num_videos, *, iou_threshold, min_score, max_seg_num, use_soft_nms=True,
+    multiclass=True, sigma=0.5, voting_thresh=0.75, backend="auto", engine=None,
+) -> tuple[FlatKept, int]:  # fmt: skip
     xp = get_xp(backend)
     if engine is None:
         if xp is np:
@@ -140,17 +188,25 @@ def batched_nms_flat(
     params = dict(method=method, iou_threshold=iou_threshold, sigma=sigma, min_score=min_score, max_keep=max_seg_num)
     src, score = _select(xp, engine, segs, scores, labels, vid, multiclass, params)
     src, score = _final_order(xp, src, score, vid, num_videos, int(max_seg_num))
-    src, score, vid_kept = to_numpy(src), to_numpy(score), to_numpy(vid[src])
-    out_segs, out_labels = to_numpy(segs[src]), to_numpy(labels[src])
-    counts = np.bincount(vid_kept, minlength=num_videos)
-    bounds = np.cumsum(counts)[:-1]
+    out_segs, out_labels, vid_kept = to_numpy(segs[src]), to_numpy(labels[src]), to_numpy(vid[src])  # on the device
+    src, score = to_numpy(src), to_numpy(score)
     if not multiclass and voting_thresh > 0 and len(src):
         out_segs = _vote_per_video(out_segs, vid_kept, to_numpy(segs), to_numpy(scores), to_numpy(vid), voting_thresh)
-    cols = [out_segs.reshape(-1, 2), score.astype(F32), out_labels.astype(np.int64)]
-    if return_index:
-        cols.append(src.astype(np.int64))
-    split = [np.split(c, bounds) for c in cols]
-    return [tuple(s[k] for s in split) for k in range(num_videos)]
+    kept = FlatKept(
+        out_segs.reshape(-1, 2).astype(F32, copy=False), score.astype(F32), out_labels.astype(np.int64),
+        vid_kept.astype(np.int64), src.astype(np.int64),
+    )  # fmt: skip
+    return kept, num_videos
+
+
+def cap_per_label(video: np.ndarray, labels: np.ndarray, cap: int) -> np.ndarray:
+    """Mask keeping the first ``cap`` items of every (video, label) in the given order (the NMS output is
+    sorted by score within a video: its top ``cap`` per label; quirk §11.8 switched off)."""
+    key = video.astype(np.int64) * (int(labels.max(initial=0)) + 1) + labels
+    order = np.argsort(key, kind="stable")
+    rank = np.empty(len(key), np.int64)
+    rank[order] = rank_in_group(np, key[order])
+    return rank < int(cap)
 
 
 def soft_nms(
@@ -188,11 +244,6 @@ def hard_nms(segs: Any, scores: Any, *, iou_threshold: float, min_score: float =
     return cand[item[item >= 0]].astype(np.int64)
 
 
-def _argsort(xp, a):
-    """Stable argsort on numpy or CuPy (CuPy's argsort is always stable and takes no ``kind``)."""
-    return np.argsort(a, kind="stable") if xp is np else xp.argsort(a)
-
-
 def _select(xp, engine, segs, scores, labels, vid, multiclass, params):
     """Group items by (video[, class]), run the engine, return (input rows, scores) group-major in emission order."""
     cand = xp.arange(len(scores))
@@ -208,9 +259,9 @@ def _select(xp, engine, segs, scores, labels, vid, multiclass, params):
         if (hi - lo + 1) * (int(key.max()) + 1) < 2**62:  # one sort on a packed (video, class) key
             key = key * (hi - lo + 1) + (lab - lo)
         else:
-            cand = cand[_argsort(xp, lab)]
+            cand = cand[stable_argsort(xp, lab)]
             key = vid[cand]
-    order = cand[_argsort(xp, key)]  # (video, class, input row) ascending
+    order = cand[stable_argsort(xp, key)]  # (video, class, input row) ascending
     gv, gl = vid[order], labels[order]
     change = gv[1:] != gv[:-1]
     if multiclass:
@@ -223,18 +274,10 @@ def _select(xp, engine, segs, scores, labels, vid, multiclass, params):
 
 
 def _final_order(xp, src, score, vid, num_videos, max_seg_num):
-    """Per video: stable sort by score descending, keep the first ``max_seg_num``.
-
-    One sort on a packed int64 key (video, order-preserving integer image of ``-score``); ``0 - s`` maps
-    -0.0 to +0.0 so that both zeros tie, as they do in a float comparison.
-    """
-    bits = xp.subtract(F32(0), score).view(np.int32).astype(np.int64)
-    rank = xp.where(bits >= 0, bits, -bits - 2**31 - 1)  # monotone in the float value, in [-2**31, 2**31)
-    perm = _argsort(xp, vid[src] * 2**32 + (rank + 2**31))
+    """Per video: stable sort by score descending, keep the first ``max_seg_num``."""
+    perm = stable_argsort(xp, group_score_key(xp, vid[src], score))
     src, score = src[perm], score[perm]
-    v = vid[src]
-    first = xp.searchsorted(v, xp.arange(num_videos))[v]  # each video's first position
-    keep = (xp.arange(len(v)) - first) < max_seg_num
+    keep = rank_in_group(xp, vid[src]) < max_seg_num
     return src[keep], score[keep]
 
 

@@ -41,3 +41,28 @@ def notebook_config(
         config = ensure_generated(folder, spec)
     items = [*(QUICK_OVERRIDES if quick else ()), *overrides]
     return load_config(config, overrides=parse_overrides(items), data_root=data_root)
+
+
+def notebook_run(
+    *,
+    config: str | os.PathLike | None = None,
+    data_root: str | os.PathLike | None = None,
+    synthetic_dir: str | os.PathLike = "../data/synthetic",
+    run_root: str | os.PathLike = "../runs/notebooks",
+    run_dir: str | os.PathLike | None = None,
+    quick: bool = False,
+    progress: bool = False,
+) -> Path:
+    """The run a notebook works on: ``run_dir`` when given (it must hold a finished run), else the config of the
+    notebook parameters (``notebook_config``) trained or reused in ``run_root/<config name>-all`` (``-all-quick``
+    for the quick model, so that a quick run never stands in for a full one)."""
+    from unimd_lib.train.pipeline import finished, run_scheme
+
+    if run_dir is not None:
+        if finished(run_dir) is None:
+            raise FileNotFoundError(f"{run_dir}: no finished run there (metrics.json missing)")
+        return Path(run_dir)
+    cfg = notebook_config(config, synthetic_dir=synthetic_dir, quick=quick, data_root=data_root)
+    out = Path(run_root) / f"{cfg.name}-all{'-quick' if quick else ''}"
+    run_scheme(cfg, out, task="all", progress=progress)
+    return out

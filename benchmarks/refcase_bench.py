@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from unimd_lib.tools.device_timing import default_backends, timed
-from unimd_lib.tools.eval_bench import eval_frame, metric_rows, quiet
+from benchmarks.device_timing import default_backends, timed
+from benchmarks.eval_bench import eval_frame, metric_rows, quiet
 
 Key = tuple  # a path into expected.json: keys and list indices
 

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from benchmarks.device_timing import default_backends, timed
 from unimd_lib.config.load import Config
-from unimd_lib.tools.device_timing import default_backends, timed
 
 EVAL_COLUMNS = ("case", "protocol", "metric", "numpy", "cupy", "numpy_s", "cupy_s", "equal", "expected", "matches")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from unimd_lib.tools.eval_bench import timing_by_case
+from benchmarks.eval_bench import timing_by_case
 from unimd_lib.views.style import FONT, GRID, INK, SERIES
 
 BACKEND_COLORS = {"numpy": SERIES[0], "cupy": SERIES[1]}

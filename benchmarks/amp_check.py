@@ -1,8 +1,8 @@
 """Mixed-precision checks for a GPU machine: a few training steps under autocast (fp16 with the grad scaler, or bf16)
 through the real training loop, and the loss trend of a finished run's ``log.csv``.
 
-    python -m unimd_lib.tools.amp_check --config data/synthetic/config.yaml --amp fp16 --steps 3 --device cuda
-    python -m unimd_lib.tools.amp_check --log runs/x/log.csv        # loss finite and decreasing?
+    python -m benchmarks.amp_check --config data/synthetic/config.yaml --amp fp16 --steps 3 --device cuda
+    python -m benchmarks.amp_check --log runs/x/log.csv        # loss finite and decreasing?
 
 Each prints one JSON object and exits 1 when the check fails. On a CPU, fp16 autocast and the scaler are no-ops
 (``train.runtime``), so the fp16 check there only exercises the code path; bf16 autocast does run on a CPU.

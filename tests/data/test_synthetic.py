@@ -143,12 +143,32 @@ def test_difficulty_controls_the_signal(tmp_path):
 
 def test_cli(tmp_path, capsys):
     out = tmp_path / "syn"
-    assert main(["make-synthetic", "--out", str(out), "--seed", "3", "--num-videos", "20", "--difficulty", "hard"]) == 0
+    assert (
+        main(
+            [
+                "make-synthetic",
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--num-videos",
+                "20",
+                "--difficulty",
+                "hard",
+                "--text-encoder",
+                "random",
+            ]
+        )
+        == 0
+    )
     assert "wrote" in capsys.readouterr().out
     assert "difficulty 0.8" in (out / "README.md").read_text()
     with pytest.raises(SystemExit, match="not empty"):
         main(["make-synthetic", "--out", str(out)])
-    assert main(["make-synthetic", "--out", str(out), "--num-videos", "20", "--overwrite"]) == 0
+    assert (
+        main(["make-synthetic", "--out", str(out), "--num-videos", "20", "--overwrite", "--text-encoder", "random"])
+        == 0
+    )
     with pytest.raises(SystemExit, match="difficulty"):
         main(["make-synthetic", "--out", str(tmp_path / "x"), "--difficulty", "3"])
 

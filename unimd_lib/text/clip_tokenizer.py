@@ -43,7 +43,8 @@ def vocab_from_merges(merges: list[tuple[str, str]]) -> dict[str, int]:
 
 def read_bpe_gz(path: Path, num_merges: int | None = None) -> list[tuple[str, str]]:
     """The merge rules of a ``bpe_simple_vocab_16e6.txt.gz`` (first line is a header; CLIP keeps 48 894)."""
-    lines = gzip.open(path, "rt", encoding="utf-8").read().split("\n")[1:]
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        lines = fh.read().split("\n")[1:]
     n = 49152 - 256 - 2 if num_merges is None else num_merges
     merges = []
     for i, line in enumerate(lines[:n]):

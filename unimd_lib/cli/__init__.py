@@ -20,6 +20,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "sweep",
     "notebooks",
     "parity",
+    "embed_text",
+    "query",
 )
 
 

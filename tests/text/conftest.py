@@ -42,7 +42,7 @@ def write_hf_tokenizer(folder: Path) -> None:
 
 def write_bpe_gz(path: Path) -> None:
     with gzip.open(path, "wt", encoding="utf-8") as fh:
-        fh.write("\"bpe_simple_vocab_16e6.txt#version: 0.2\n" + "\n".join(" ".join(m) for m in MERGES) + "\n")
+        fh.write('"bpe_simple_vocab_16e6.txt#version: 0.2\n' + "\n".join(" ".join(m) for m in MERGES) + "\n")
 
 
 @pytest.fixture(scope="session")
@@ -70,3 +70,28 @@ def clip_folder(tmp_path_factory) -> tuple[Path, object]:
     model.save_pretrained(folder)
     write_hf_tokenizer(folder)
     return folder, model
+
+
+@pytest.fixture(scope="session")
+def text_bench(tmp_path_factory, minilm) -> Path:
+    """A tiny synthetic benchmark embedded with MiniLM (mapped to 32-d), two classes held out."""
+    from unimd_lib.data.synthetic import SyntheticSpec, generate
+    from unimd_lib.text import load_text_encoder
+
+    out = tmp_path_factory.mktemp("text_bench")
+    spec = SyntheticSpec(num_videos=24, text_dim=32, min_len=48, max_len=96, max_seq_len=96, seed=3,
+                         text_encoder="minilm", held_out=2)  # fmt: skip
+    generate(out, spec, encoder=load_text_encoder("minilm", output_dim=32))
+    return out
+
+
+@pytest.fixture(scope="session")
+def text_run(tmp_path_factory, text_bench) -> Path:
+    """One epoch of co-training of a tiny model on ``text_bench``."""
+    from tests.train.conftest import TINY_MODEL
+    from unimd_lib.config.load import load_config
+    from unimd_lib.config.overrides import parse_overrides
+    from unimd_lib.train.pipeline import run_scheme
+
+    cfg = load_config(text_bench / "config.yaml", overrides=parse_overrides([*TINY_MODEL, "opt.epochs=1"]))
+    return run_scheme(cfg, tmp_path_factory.mktemp("text_run") / "run", task="all", progress=False).run_dir

@@ -16,8 +16,8 @@ COMMON = {"quick": True, "interactive": False}
 EXTRA = {"03": {"seeds": [0], "mr_train_fraction": 0.5}}
 
 
-def test_there_are_five_numbered_notebooks():
-    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
+def test_there_are_six_numbered_notebooks():
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05", "06"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])

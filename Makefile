@@ -3,7 +3,7 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= notebooks,dev
+EXTRAS ?= notebooks,dev,text
 DEMO ?= runs/demo
 SYNTHETIC ?= data/synthetic
 

@@ -3,6 +3,8 @@ loaded back through ``load_text_encoder("clip", ...)``; tokenizer files given by
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -13,6 +15,7 @@ from unimd_lib.errors import DataError
 from unimd_lib.text import TextTruncationWarning, load_text_encoder
 
 pytest.importorskip("transformers", reason="the 'text' extra (transformers) is not installed")
+pytestmark = pytest.mark.slow  # a full-size ViT-B/32 text tower (63 M parameters) saved and loaded several times
 
 TEXTS = ["when did i cut the vegetables?", "and the dishes", "open a drawer"]
 
@@ -38,7 +41,8 @@ def test_hugging_face_folder_round_trip_is_exact(clip_folder):
     assert len(r.weights_sha256) == 64
 
 
-def _random_openai_state(seed: int = 1) -> dict[str, torch.Tensor]:
+@functools.cache
+def _openai_state(seed: int = 1) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
 
     def rnd(*shape, std=0.02):
@@ -56,6 +60,10 @@ def _random_openai_state(seed: int = 1) -> dict[str, torch.Tensor]:
                    p + "ln_2.bias": rnd(w), p + "mlp.c_fc.weight": rnd(4 * w, w), p + "mlp.c_fc.bias": rnd(4 * w),
                    p + "mlp.c_proj.weight": rnd(w, 4 * w), p + "mlp.c_proj.bias": rnd(w)})  # fmt: skip
     return sd
+
+
+def _random_openai_state() -> dict[str, torch.Tensor]:
+    return dict(_openai_state())  # a shallow copy the test may edit
 
 
 def _openai_forward(sd, ids: torch.Tensor) -> torch.Tensor:

@@ -108,11 +108,14 @@ def test_openai_layout_file_with_bpe_gz_tokenizer(tmp_path):
     np.testing.assert_array_equal(x, b.encode(TEXTS))
 
 
-def test_bad_weights_name_the_file_and_key(tmp_path, clip_folder):
+def test_bad_weights_name_the_file_and_key(tmp_path, clip_folder, monkeypatch):
     folder, _ = clip_folder
     with pytest.raises(DataError, match="not found") as err:
         load_text_encoder("clip", weights=tmp_path / "missing.pt", tokenizer=folder)
     assert "missing.pt" in str(err.value)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # a Hub name that is not local: fetched where possible, else an error
+    with pytest.raises(DataError, match="no-such-org/no-such-clip: weights: no such local file or folder"):
+        load_text_encoder("clip", weights="no-such-org/no-such-clip")
     sd = _random_openai_state()
     sd["positional_embedding"] = sd["positional_embedding"][:64]  # another context length
     torch.save(sd, tmp_path / "short.pt")

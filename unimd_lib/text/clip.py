@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from unimd_lib.errors import ConfigError
+from unimd_lib.errors import ConfigError, DataError
 from unimd_lib.text.base import apply_template, batches, check_texts, warn_truncated
 from unimd_lib.text.clip_tokenizer import load_clip_tokenizer, tokenizer_source
 from unimd_lib.text.clip_weights import ARCHS, check_against, read_text_tower, weights_path
@@ -60,6 +60,22 @@ def _load_cached(file: str, weights: str, tokenizer: str | None, arch: str, devi
     return path, tok, model.to(device)
 
 
+def local_or_download(weights: str | os.PathLike) -> Path:
+    """A local file / folder as it is; a Hugging Face Hub name (``openai/clip-vit-base-patch32``) that is not a
+    local path is downloaded (weights, config and tokenizer files) where the machine can reach the Hub."""
+    p = Path(weights)
+    if p.exists() or p.suffix or str(weights).count("/") != 1 or str(weights).startswith((".", "/")):
+        return p
+    from huggingface_hub import snapshot_download
+
+    try:
+        files = ["*.json", "*.txt", "model.safetensors"]
+        return Path(snapshot_download(str(weights), allow_patterns=files))
+    except Exception as err:  # offline, unknown name, ...: say both readings of the argument
+        raise DataError(weights, "weights", f"no such local file or folder, and fetching it from the Hugging Face "
+                        f"Hub failed ({type(err).__name__})") from err  # fmt: skip
+
+
 class ClipTextEncoder:
     """CLIP's text tower; texts longer than the context (77 tokens) are cut, with a warning."""
 
@@ -100,6 +116,7 @@ def load_clip_encoder(
     if weights is None:
         raise ConfigError(None, "weights", "the 'clip' encoder needs weights=<file or folder> (OpenAI .pt, "
                           "open_clip .bin/.safetensors or a Hugging Face CLIP folder); none ships offline")  # fmt: skip
+    weights = local_or_download(weights)
     path, tok, model = _load(str(weights), None if tokenizer is None else str(tokenizer), arch, device)
     native = int(model.config.projection_dim)
     out, kind = choose_mapping(native, output_dim, mapping)

@@ -3,7 +3,7 @@
 PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-EXTRAS ?= notebooks,dev
+EXTRAS ?= notebooks,dev,text,video
 DEMO ?= runs/demo
 SYNTHETIC ?= data/synthetic
 
@@ -30,7 +30,7 @@ test: venv lint
 	$(BIN)/python -m pytest -n 2 tests
 
 synthetic: venv
-	test -f $(SYNTHETIC)/config.yaml || $(BIN)/unimd make-synthetic --out $(SYNTHETIC)
+	test -f $(SYNTHETIC)/config.yaml || $(BIN)/unimd make-synthetic --out $(SYNTHETIC) --text-encoder random
 
 # the demo: synthetic benchmark → co-training run → its predictions scored with the official protocols → the five
 # notebooks executed into $(DEMO)/notebooks (01, 04, 05 on the co-training run; 02 with 8 epochs per task; 03 as a

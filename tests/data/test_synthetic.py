@@ -143,13 +143,31 @@ def test_difficulty_controls_the_signal(tmp_path):
 
 def test_cli(tmp_path, capsys):
     out = tmp_path / "syn"
-    assert main(["make-synthetic", "--out", str(out), "--seed", "3", "--num-videos", "20", "--difficulty", "hard"]) == 0
+    assert (
+        main(
+            [
+                "make-synthetic",
+                "--out",
+                str(out),
+                "--seed",
+                "3",
+                "--num-videos",
+                "20",
+                "--difficulty",
+                "hard",
+                "--text-encoder",
+                "random",
+            ]
+        )
+        == 0
+    )
     assert "wrote" in capsys.readouterr().out
     assert "difficulty 0.8" in (out / "README.md").read_text()
     assert main(["make-synthetic", "--out", str(out)]) == 2
     want = f"unimd make-synthetic: error: {out}: not empty (pass overwrite=True / --overwrite)\n"
     assert capsys.readouterr().err == want
-    assert main(["make-synthetic", "--out", str(out), "--num-videos", "20", "--overwrite"]) == 0
+    rc = main(["make-synthetic", "--out", str(out), "--num-videos", "20", "--overwrite", "--text-encoder", "random"])
+    assert rc == 0
     assert main(["make-synthetic", "--out", str(tmp_path / "x"), "--difficulty", "3"]) == 2
     assert capsys.readouterr().err == "unimd make-synthetic: error: --difficulty: must be in [0, 1]\n"
     assert not (tmp_path / "x").exists()

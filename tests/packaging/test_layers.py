@@ -16,7 +16,8 @@ LAYERS: list[set[str]] = [
     {"errors"},
     {"backend", "config", "configs"},
     {"formats"},
-    {"text", "video", "data"},  # text / video read formats only; data adapts the benchmarks
+    {"text", "video"},  # text encoders / video decoding + image encoders: read formats only
+    {"data"},  # adapts the benchmarks (the synthetic one and embed-text embed with text)
     {"post"},  # arrays only (decoding, NMS, rankings, fusion): the model's inference calls it
     {"model"},
     {"eval"},

@@ -29,6 +29,8 @@ SUBCOMMANDS: tuple[str, ...] = (
     "sweep",
     "notebooks",
     "parity",
+    "embed_text",
+    "query",
     "extract_features",
 )
 

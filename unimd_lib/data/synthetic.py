@@ -18,6 +18,11 @@ Generative story (one ``numpy`` generator seeded by ``seed``; files are byte-ide
   normalise(t_a + 0.6·u_b + 0.3·t_template + noise). So class knowledge from TAD transfers to MR, and MR
   must also read the attribute (the same action occurs with several attributes).
 * Each split holds TAD-only, MR-only and both-task videos (35 / 35 / 30 %).
+* With a real text encoder (``text_encoder="minilm"``) the texts are embedded by it instead (class names, the
+  sentences as written; manifest.json records the recipe), each action's signature is a fixed random map of
+  its name's embedding (``data.synthetic_text``), ``held_out`` related class names occur only in validation
+  videos (zero-shot TAD: ``tad_open.json``), and every validation sentence has three templated rewrites
+  (``mr_paraphrases.json``).
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import numpy as np
 import yaml
 
 from unimd_lib.config.data import DataConfig, MrFiles, TadFiles
+from unimd_lib.data import synthetic_text as lang
 from unimd_lib.errors import ConfigError, ExistsError
 from unimd_lib.formats.arrays import write_npy_atomic, write_npz_atomic
 from unimd_lib.formats.features import l2_normalise
@@ -51,6 +57,7 @@ ATTRIBUTES = (
     "twice", "with a friend",
 )  # fmt: skip
 TASK_MIX = (("tad", 0.35), ("mr", 0.35), ("both", 0.30))
+TEXT_ENCODERS = ("random", "minilm")
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,8 @@ class SyntheticSpec:
     max_len: int = 256
     difficulty: float = 0.5
     max_seq_len: int = 256
+    text_encoder: str = "random"
+    held_out: int = 0
 
     def __post_init__(self):
         if not 2 <= self.num_classes <= len(ACTIONS):
@@ -82,6 +91,18 @@ class SyntheticSpec:
             raise ConfigError(None, "num_videos", "must be >= 8")
         if not 0 < self.val_fraction < 1:
             raise ConfigError(None, "val_fraction", "must be in (0, 1)")
+        if self.text_encoder not in TEXT_ENCODERS:
+            raise ConfigError(None, "text_encoder", f"must be one of {TEXT_ENCODERS}, got {self.text_encoder!r}")
+        if self.held_out and self.text_encoder == "random":
+            raise ConfigError(
+                None, "held_out", "held-out classes need a real text encoder (random names carry no meaning)"
+            )
+        lang.check_vocabulary(ACTIONS[: self.num_classes], self.held_out)
+
+    @property
+    def vocabulary(self) -> tuple[str, ...]:
+        """Trained class names (ids 0..num_classes-1), then the held-out ones."""
+        return ACTIONS[: self.num_classes] + lang.ZERO_SHOT[: self.held_out]
 
 
 def parse_difficulty(value: str | float) -> float:
@@ -106,12 +127,12 @@ def _unit(rng: np.random.Generator, n: int, d: int) -> np.ndarray:
     return l2_normalise(rng.standard_normal((n, d)), axis=1)
 
 
-def _instances(rng: np.random.Generator, spec: SyntheticSpec, length: int, duration: float) -> list[_Instance]:
-    count = min(1 + int(rng.poisson(length / 60)), spec.num_classes * spec.num_attributes)
+def _instances(rng: np.random.Generator, spec: SyntheticSpec, length: int, duration: float, n_cls: int) -> list:
+    count = min(1 + int(rng.poisson(length / 60)), n_cls * spec.num_attributes)
     pairs: set[tuple[int, int]] = set()
     out = []
     while len(out) < count:
-        a, b = int(rng.integers(spec.num_classes)), int(rng.integers(spec.num_attributes))
+        a, b = int(rng.integers(n_cls)), int(rng.integers(spec.num_attributes))
         if (a, b) in pairs:
             continue
         pairs.add((a, b))
@@ -151,7 +172,17 @@ def _task_kinds(rng: np.random.Generator, n: int) -> list[str]:
 
 
 def _sentence(spec: SyntheticSpec, inst: _Instance) -> str:
-    return f"when did i {ACTIONS[inst.action]} {ATTRIBUTES[inst.attribute]}?"
+    return f"when did i {spec.vocabulary[inst.action]} {ATTRIBUTES[inst.attribute]}?"
+
+
+def _language(encoder, spec: SyntheticSpec) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Real-encoder class embeddings [K+H, E] and signatures of actions [K+H, C] and attributes [A, C]."""
+    attrs = ATTRIBUTES[: spec.num_attributes]
+    every = encoder.encode([*ACTIONS, *(a for a in lang.ZERO_SHOT if a not in ACTIONS)])
+    txt = encoder.encode(list(spec.vocabulary))
+    sig_a = lang.signatures(txt, every, spec.feat_dim, spec.seed)
+    sig_b = lang.signatures(encoder.encode(list(attrs)), encoder.encode(list(ATTRIBUTES)), spec.feat_dim, spec.seed + 1)
+    return txt, sig_a, sig_b
 
 
 def _data_config(out: Path, spec: SyntheticSpec) -> DataConfig:
@@ -171,8 +202,11 @@ def _data_config(out: Path, spec: SyntheticSpec) -> DataConfig:
     )  # fmt: skip
 
 
-def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(), *, overwrite: bool = False) -> dict:
-    """Write the benchmark to ``out_dir``; returns the summary counts (also in the README card)."""
+def generate(
+    out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(), *, overwrite: bool = False, encoder=None
+) -> dict:
+    """Write the benchmark to ``out_dir``; returns the summary counts (also in the README card). ``encoder``: an
+    already loaded ``spec.text_encoder`` (else it is loaded here, mapped to ``spec.text_dim``)."""
     out = Path(out_dir)
     if out.exists() and any(out.iterdir()) and not overwrite:
         raise ExistsError(out, None, "not empty (pass overwrite=True / --overwrite)")
@@ -184,6 +218,16 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(), 
     sig_b = _unit(rng, spec.num_attributes, spec.feat_dim)
     txt_a, txt_b = _unit(rng, spec.num_classes, spec.text_dim), _unit(rng, spec.num_attributes, spec.text_dim)
     template = _unit(rng, 1, spec.text_dim)[0]
+    if spec.text_encoder != "random":
+        if encoder is None:
+            from unimd_lib.text import load_text_encoder
+
+            encoder = load_text_encoder(spec.text_encoder, output_dim=spec.text_dim)
+        if encoder.recipe.output_dim != spec.text_dim:
+            raise ValueError(f"the encoder gives {encoder.recipe.output_dim}-d embeddings, text_dim is {spec.text_dim}")
+        txt_a, sig_a, sig_b = _language(encoder, spec)
+    pending: dict[str, list[str]] = {}  # real encoder: every sentence embedded in one call after the loop
+    rewrite_rng, rewrites, open_db = np.random.default_rng([spec.seed, 11]), {}, {}
     text_noise = 0.15 + 0.35 * spec.difficulty
     n_val = max(4, round(spec.num_videos * spec.val_fraction))
     tad_db, mr_db, official = {}, {}, []
@@ -195,19 +239,22 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(), 
         subset = "validation" if i >= spec.num_videos - n_val else "training"
         length = int(rng.integers(spec.min_len, spec.max_len + 1))
         duration = round(length * STRIDE / FPS, 2)
-        insts = _instances(rng, spec, length, duration)
+        n_cls = spec.num_classes + (spec.held_out if subset == "validation" else 0)  # held out: validation only
+        insts = _instances(rng, spec, length, duration, n_cls)
         write_npy_atomic(out / "features" / f"{vid}.npy", _features(rng, spec, length, insts, sig_a, sig_b))
         head = {"subset": subset, "duration": duration, "fps": FPS}
         c = counts[subset]
         c[{"tad": "tad_only", "mr": "mr_only", "both": "both"}[kind]] += 1
         if kind in ("tad", "both"):
             annos = [
-                {"label": ACTIONS[x.action], "segment": [x.start, x.end],
+                {"label": spec.vocabulary[x.action], "segment": [x.start, x.end],
                  "segment(frames)": [round(x.start * FPS), round(x.end * FPS)], "label_id": x.action}
                 for x in sorted(insts, key=lambda x: (x.start, x.end))
             ]  # fmt: skip
-            tad_db[vid] = {**head, "annotations": annos}
-            c["instances"] += len(annos)
+            tad_db[vid] = {**head, "annotations": [a for a in annos if a["label_id"] < spec.num_classes]}
+            c["instances"] += len(tad_db[vid]["annotations"])
+            if spec.held_out and subset == "validation":
+                open_db[vid] = {**head, "annotations": annos}
         if kind in ("mr", "both"):
             order = rng.permutation(len(insts))
             uid = f"{vid}-ann"
@@ -219,15 +266,29 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(), 
                 for k, x in enumerate(qs)
             ]  # fmt: skip
             mr_db[vid] = {**head, "annotations": annos}
-            emb = np.stack([txt_a[x.action] + 0.6 * txt_b[x.attribute] + 0.3 * template for x in qs])
-            emb = l2_normalise(emb + text_noise * rng.standard_normal(emb.shape) / math.sqrt(spec.text_dim), axis=1)
-            texts = np.array([a["query"].strip("?").strip(".") + "?" for a in annos])
-            write_npz_atomic(out / "mr_embeddings" / f"{vid}.npz",
-                             {"features": emb.astype(np.float32), "queries": texts})  # fmt: skip
+            texts = [a["query"].strip("?").strip(".") + "?" for a in annos]
+            if spec.text_encoder != "random":
+                pending[vid] = texts
+                if subset == "validation":
+                    rewrites[vid] = [lang.paraphrases(spec.vocabulary[x.action], ATTRIBUTES[x.attribute],
+                                                      rewrite_rng) for x in qs]  # fmt: skip
+            else:
+                _random_query_embeddings(out, vid, texts, qs, rng, txt_a, txt_b, template, text_noise, spec)
             c["queries"] += len(annos)
             if subset == "validation":
                 official.append(_official_clip(vid, duration, annos))
-    write_npz_atomic(out / "class_embeddings.npz", {"features": txt_a.astype(np.float32)})
+    if pending:
+        _encoded_query_embeddings(out, pending, encoder)
+    write_npz_atomic(out / "class_embeddings.npz", {"features": txt_a[: spec.num_classes].astype(np.float32)})
+    if spec.text_encoder != "random":
+        _write_json(out / "mr_paraphrases.json", rewrites)
+        if spec.held_out:
+            _write_json(out / "tad_open.json", {"version": "synthetic-v1", "database": open_db})
+        from unimd_lib.text import write_manifest
+
+        extra = {"classes": list(spec.vocabulary), "held_out": list(spec.vocabulary[spec.num_classes :])}
+        write_manifest(out, encoder.recipe, written_by="unimd make-synthetic", **extra)
+        write_manifest(out / "mr_embeddings", encoder.recipe, written_by="unimd make-synthetic")
     _write_json(out / "tad.json", {"version": "synthetic-v1", "database": tad_db})
     _write_json(out / "mr.json", {"version": "synthetic-v1", "database": mr_db})
     _write_json(out / "mr_official_validation.json", {"version": "1", "videos": official})
@@ -240,6 +301,22 @@ def generate(out_dir: str | os.PathLike, spec: SyntheticSpec = SyntheticSpec(), 
     write_text_atomic(out / "config.yaml", "# written by `unimd make-synthetic`; paths relative to this file\n" + text)
     write_text_atomic(out / "README.md", _card(spec, counts))
     return counts
+
+
+def _random_query_embeddings(out: Path, vid, texts, qs, rng, txt_a, txt_b, template, text_noise, spec) -> None:
+    emb = np.stack([txt_a[x.action] + 0.6 * txt_b[x.attribute] + 0.3 * template for x in qs])
+    emb = l2_normalise(emb + text_noise * rng.standard_normal(emb.shape) / math.sqrt(spec.text_dim), axis=1)
+    write_npz_atomic(out / "mr_embeddings" / f"{vid}.npz",
+                     {"features": emb.astype(np.float32), "queries": np.array(texts)})  # fmt: skip
+
+
+def _encoded_query_embeddings(out: Path, pending: dict[str, list[str]], encoder) -> None:
+    flat = [t for texts in pending.values() for t in texts]
+    emb, start = encoder.encode(flat), 0
+    for vid, texts in pending.items():
+        part = emb[start : start + len(texts)]
+        start += len(texts)
+        write_npz_atomic(out / "mr_embeddings" / f"{vid}.npz", {"features": part, "queries": np.array(texts)})
 
 
 def _official_clip(vid: str, duration: float, annos: list[dict]) -> dict:

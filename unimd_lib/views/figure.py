@@ -10,10 +10,10 @@ import numpy as np
 import plotly.graph_objects as go
 
 from unimd_lib.views.style import BAND, COLORS, FONT, GRID, INK, MUTED, NAMES, ORDER, controls_text, metrics_line
-from unimd_lib.views.timeline_data import FP, HIT, MISSED, TP, Lanes
+from unimd_lib.views.timeline_data import ANSWER, FP, HIT, MISSED, TP, Lanes
 
 ROW_PX, MIN_H, MAX_H = 28, 260, 1400
-UIDS = {HIT: "gt-hit", MISSED: "gt-missed", TP: "pred-tp", FP: "pred-fp"}
+UIDS = {HIT: "gt-hit", MISSED: "gt-missed", TP: "pred-tp", FP: "pred-fp", ANSWER: "pred-answer"}
 
 
 def layout_rows(lanes: Lanes) -> tuple[np.ndarray, np.ndarray, list[float], list[str]]:
@@ -114,7 +114,8 @@ def timeline_figure(lanes: Lanes, *, width: int | None = None, metrics: bool = F
     gt_y, pred_y, ticks, labels = layout_rows(lanes)
     fig = go.Figure()
     gh, ph = gt_hover(lanes), prediction_hover(lanes)
-    for status in ORDER:
+    free = (lanes.predictions["status"] == ANSWER).any()  # a free-text query without ground truth
+    for status in (*ORDER, ANSWER) if free else ORDER:
         if status in (HIT, MISSED):
             fig.add_trace(_gt_trace(lanes, status, gt_y, gh))
         else:

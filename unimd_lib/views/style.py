@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import math
 
-from unimd_lib.views.timeline_data import FP, HIT, MISSED, TP, Lanes
+from unimd_lib.views.timeline_data import ANSWER, FP, HIT, MISSED, TP, Lanes
 
 # Okabe-Ito: hits cool (green / blue), errors warm (orange / vermillion); missed GT also hatched
-COLORS = {HIT: "#009E73", MISSED: "#E69F00", TP: "#0072B2", FP: "#D55E00"}
-NAMES = {HIT: "GT detected", MISSED: "GT missed", TP: "true positive", FP: "false positive"}
-ORDER = (HIT, MISSED, TP, FP)  # trace / legend order
+COLORS = {HIT: "#009E73", MISSED: "#E69F00", TP: "#0072B2", FP: "#D55E00", ANSWER: "#CC79A7"}
+NAMES = {HIT: "GT detected", MISSED: "GT missed", TP: "true positive", FP: "false positive", ANSWER: "answer (no GT)"}
+ORDER = (HIT, MISSED, TP, FP)  # trace / legend order (ANSWER: only in free-text lanes)
 INK, MUTED, GRID, BAND = "#222222", "#6b6b6b", "#e6e6e6", "#f4f4f4"
 FONT = "Inter, 'Helvetica Neue', Helvetica, Arial, sans-serif"
 ERROR_COLORS = {

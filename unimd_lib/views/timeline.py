@@ -5,15 +5,17 @@
     ex                                        # video · task · class/query · score ≥ · top-k · tIoU + figure
     ex.set(video="syn00034", task="mr", top_k=5, tiou=0.3)   # the same, programmatically
     ex.lanes.predictions                      # what is plotted, as a table
+    ex.ask("when did i wash the dishes?")    # a free-text query's moments on this video (the text box)
 
 ``interactive=False`` (headless runs, papermill): no widgets; displaying the explorer shows the current figure
 and metrics at top level (nothing goes through an ``Output`` widget), and ``set`` still works.
 
 DOM hooks for browser checks (all widgets carry stable CSS classes): ``unimd-timeline`` (root),
 ``unimd-video``, ``unimd-task``, ``unimd-item``, ``unimd-score-slider``, ``unimd-topk``, ``unimd-tiou``,
-``unimd-metrics``, ``unimd-figure`` (the Output holding the plotly figure) and ``unimd-pred-count``, whose
-text reads "N of M predictions shown" with ``<b class="unimd-n-shown" data-count="N">``. The score slider's
-stops are the shown lane's own scores, so each step hides at least one more prediction.
+``unimd-free-text`` (the query text box), ``unimd-metrics``, ``unimd-figure`` (the Output holding the plotly
+figure) and ``unimd-pred-count``, whose text reads "N of M predictions shown" with
+``<b class="unimd-n-shown" data-count="N">``. The score slider's stops are the shown lane's own scores, so each
+step hides at least one more prediction.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from IPython import get_ipython
 from IPython.display import HTML, display
 
 from unimd_lib.views.figure import timeline_figure
+from unimd_lib.views.free_text import Answer, free_text_lanes
 from unimd_lib.views.style import metric_items
 from unimd_lib.views.tables import ViewTables, load_tables
 from unimd_lib.views.timeline_data import Controls, Lanes, TimelineData
@@ -66,8 +69,10 @@ class TimelineExplorer:
         top_k: int | None = 10,
         tiou: float | None = None,
         interactive: bool = True,
+        answer: Answer | None = None,
     ):
         self.tables, self.data, self.interactive = tables, TimelineData(tables), interactive
+        self.answer, self.free_text = answer, ""
         videos = self.data.videos()
         if not videos:
             raise ValueError("no videos with ground truth or predictions in these tables")
@@ -112,6 +117,21 @@ class TimelineExplorer:
         self._apply(new)
         return self
 
+    def ask(self, text: str | None) -> TimelineExplorer:
+        """Show the moments a free-text query gets on the current video (its ground truth too when the text is
+        one of the video's annotated queries); an empty text goes back to the selected class / query."""
+        self.free_text = (text or "").strip()
+        self._apply(self.controls)
+        return self
+
+    def _free_text_lanes(self) -> Lanes:
+        if self.answer is None:
+            raise ValueError("this explorer has no model to ask: pass answer=unimd_lib.train.query.run_answer(run)")
+        c = self.controls
+        top_k = c.top_k if c.top_k is not None else 100
+        moments = self.answer(c.video_id, self.free_text, top_k)
+        return free_text_lanes(self.tables, c, self.free_text, moments, self.data.duration(c.video_id))
+
     def metrics_table(self) -> pd.DataFrame:
         return pd.DataFrame(metric_items(self.lanes), columns=["metric", "value"])
 
@@ -127,9 +147,11 @@ class TimelineExplorer:
         self.controls = new
         self.lanes = self.data.lanes(new)
         self.controls = self.lanes.controls
-        self.figure = timeline_figure(self.lanes)
         if self.widget is not None:
             self._sync_widgets()
+        if self.free_text:  # the text box wins over the class / query menu until it is cleared
+            self.lanes = self._free_text_lanes()
+        self.figure = timeline_figure(self.lanes)
         self._render()
 
     # ---- widgets ----------------------------------------------------------------------------------------------
@@ -191,6 +213,18 @@ class TimelineExplorer:
             ),
             "unimd-tiou",
         )
+        self.w_text = tagged(
+            w.Text(
+                placeholder="ask a question about this video (Enter)" if self.answer else "open a run to ask",
+                description="Ask",
+                continuous_update=False,
+                disabled=self.answer is None,
+                style=STYLE,
+                layout=w.Layout(width="480px"),
+            ),
+            "unimd-free-text",
+        )
+        self.w_text.observe(lambda change: None if self._busy else self.ask(change["new"]), names="value")
         self.w_count = tagged(w.HTML(), "unimd-pred-count")
         self.w_metrics = tagged(w.HTML(), "unimd-metrics")
         self.w_out = tagged(w.Output(layout=w.Layout(width="100%")), "unimd-figure")
@@ -208,6 +242,7 @@ class TimelineExplorer:
         rows = [
             w.HBox([self.w_video, self.w_task]),
             self.w_item,
+            self.w_text,
             w.HBox([self.w_score, self.w_topk]),
             w.HBox([self.w_tiou, self.w_count]),
             self.w_metrics,
@@ -291,11 +326,15 @@ def explore(
     score_min: float = 0.0,
     top_k: int | None = 10,
     tiou: float | None = None,
+    answer: Answer | None = None,
     **load,
 ) -> TimelineExplorer:
     """The explorer of a run folder / config / ``Config`` (``load_tables(source, split, **load)``) or of
-    ready ``ViewTables``. Display the result in a notebook; ``interactive=False`` for headless runs."""
+    ready ``ViewTables``. Display the result in a notebook; ``interactive=False`` for headless runs. The text
+    box asks ``answer``: any ``(video_id, text, top_k) -> moments`` callable, e.g. a run's model through
+    ``unimd_lib.train.query.run_answer(run_dir)``."""
     tables = source if isinstance(source, ViewTables) else load_tables(source, split, **load)
     return TimelineExplorer(
-        tables, video=video, task=task, item=item, score_min=score_min, top_k=top_k, tiou=tiou, interactive=interactive
-    )
+        tables, video=video, task=task, item=item, score_min=score_min, top_k=top_k, tiou=tiou,
+        interactive=interactive, answer=answer,
+    )  # fmt: skip

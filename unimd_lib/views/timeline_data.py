@@ -29,6 +29,7 @@ from unimd_lib.eval.detection_map import evaluate_detection
 from unimd_lib.views.tables import ViewTables
 
 TP, FP, HIT, MISSED = "TP", "FP", "hit", "missed"
+ANSWER = "answer"  # a free-text query's prediction with no ground truth to judge it (views.free_text)
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,9 @@ import torch
 from tests.video.conftest import TINY_CLIP
 from unimd_lib.cli import main
 from unimd_lib.errors import DataError
+from unimd_lib.formats.files import sha256_of
 from unimd_lib.video import ClipImageEncoder, FrameSampler, load_encoder, resolve_recipe
-from unimd_lib.video.clip_weights import build_clip_vision, load_clip_vision, save_clip_vision, sha256_of
+from unimd_lib.video.clip_weights import build_clip_vision, load_clip_vision, save_clip_vision
 from unimd_lib.video.extract import to_tensor
 
 pytest.importorskip("transformers", reason="the `video` extra (transformers) is not installed")

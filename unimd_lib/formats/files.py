@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import json
 import os
 import tempfile
@@ -100,3 +101,18 @@ def read_once(reader: Callable[..., Any], path: str | os.PathLike, *args: Any) -
     while len(_READ_ONCE) > READ_ONCE_SIZE:
         _READ_ONCE.popitem(last=False)
     return value
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """sha256 of a file, or of a folder's files (sorted relative names and contents): the identity of a
+    weights file or folder in a recipe or manifest."""
+    p = Path(path)
+    h = hashlib.sha256()
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    for f in files:
+        if p.is_dir():
+            h.update(str(f.relative_to(p)).encode() + b"\0")
+        with open(f, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+    return h.hexdigest()

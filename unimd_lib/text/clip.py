@@ -13,10 +13,11 @@ import torch
 from tqdm.auto import tqdm
 
 from unimd_lib.errors import ConfigError, DataError
+from unimd_lib.formats.files import sha256_of
 from unimd_lib.text.base import apply_template, batches, check_texts, warn_truncated
 from unimd_lib.text.clip_tokenizer import load_clip_tokenizer, tokenizer_source
 from unimd_lib.text.clip_weights import ARCHS, check_against, read_text_tower, weights_path
-from unimd_lib.text.recipe import TextRecipe, choose_mapping, finish, sha256_of
+from unimd_lib.text.recipe import TextRecipe, choose_mapping, finish
 
 
 def text_config(arch: str, eos_token_id: int = 49407):

@@ -8,10 +8,8 @@ the embedding files (``manifest.json``) so a trained run knows how to embed new 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -99,17 +97,3 @@ def finish(native: np.ndarray, recipe: TextRecipe) -> np.ndarray:
         if recipe.normalisation == "l2":
             x = l2_normalise(x, axis=1)  # a narrowing projection shortens vectors: unit length again
     return np.ascontiguousarray(x, dtype=np.float32)
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """sha256 of a file, or of a folder's files (sorted relative names and contents)."""
-    p = Path(path)
-    h = hashlib.sha256()
-    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
-    for f in files:
-        if p.is_dir():
-            h.update(str(f.relative_to(p)).encode() + b"\0")
-        with open(f, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-    return h.hexdigest()

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from unimd_lib.errors import DataError
+from unimd_lib.formats.files import sha256_of
 from unimd_lib.text.base import apply_template, check_texts, warn_truncated
-from unimd_lib.text.recipe import TextRecipe, finish, sha256_of
+from unimd_lib.text.recipe import TextRecipe, finish
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
 

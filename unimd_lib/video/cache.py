@@ -12,8 +12,7 @@ import numpy as np
 import torch
 
 from unimd_lib.formats.arrays import load_array, write_npy_atomic
-from unimd_lib.formats.files import write_json_atomic
-from unimd_lib.video.clip_weights import sha256_of
+from unimd_lib.formats.files import sha256_of, write_json_atomic
 from unimd_lib.video.encoders import Encoder, load_encoder
 from unimd_lib.video.extract import extract_video
 from unimd_lib.video.recipe import Recipe, resolve_recipe

@@ -13,7 +13,6 @@ and the checkpoints it reads from a local path:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import re
@@ -32,20 +31,6 @@ def _transformers():
     except ImportError as err:  # pragma: no cover - the `video` extra is missing
         raise ImportError("the CLIP image encoder needs transformers: pip install 'unimd-workbench[video]'") from err
     return transformers
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    """sha256 of a file, or of a folder's files (relative names and contents, in sorted order)."""
-    p = Path(path)
-    h = hashlib.sha256()
-    files = sorted(x for x in p.rglob("*") if x.is_file()) if p.is_dir() else [p]
-    for f in files:
-        if p.is_dir():
-            h.update(str(f.relative_to(p)).encode() + b"\0")
-        with open(f, "rb") as fh:
-            for chunk in iter(lambda: fh.read(1 << 20), b""):
-                h.update(chunk)
-    return h.hexdigest()
 
 
 def _read_state_dict(path: Path) -> dict:

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from unimd_lib.errors import ConfigError, DataError
-from unimd_lib.video.clip_weights import load_clip_vision, sha256_of
+from unimd_lib.formats.files import sha256_of
+from unimd_lib.video.clip_weights import load_clip_vision
 
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
 CLIP_STD = (0.26862954, 0.26130258, 0.27577711)

@@ -37,9 +37,9 @@ def _cmd(config: Path, out: Path) -> list[str]:
 def test_two_gloo_processes_follow_one_process(tiny_bench, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     one, two = tmp_path / "one", tmp_path / "two"
-    subprocess.run([sys.executable, *_cmd(tiny_bench, one)], check=True, env=env, capture_output=True)
+    subprocess.run([sys.executable, *_cmd(tiny_bench, one)], check=True, env=env, capture_output=True, timeout=600)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_port())]
-    done = subprocess.run([*torchrun, *_cmd(tiny_bench, two)], env=env, capture_output=True, text=True)
+    done = subprocess.run([*torchrun, *_cmd(tiny_bench, two)], env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     # one JSON line for the run (rank 0 only)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]

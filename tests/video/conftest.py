@@ -13,6 +13,19 @@ pytest.importorskip("av", reason="the `video` extra (PyAV) is not installed")
 
 from unimd_lib.video.synthetic import write_video  # noqa: E402
 
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    """Exact comparisons of features (CLI vs in-process, 1 vs 2 processes) need one intra-op thread: an earlier
+    test in the same worker may have set another count (``run.num_threads``), and float sums follow it."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 TOY = "unimd_lib.video.toy:make_encoder"
 # a CLIP image tower small enough for fast tests (ViT-B/32 layout, fewer and narrower layers; 64-d heads as in
 # every released CLIP, which is what a plain state-dict file is read back with)

@@ -106,3 +106,35 @@ def test_a_run_without_a_manifest_says_how_to_fix_it(tmp_path):
     RunDir(tmp_path / "run").write_config(cfg.to_yaml())
     with pytest.raises(ConfigError, match="carry no manifest.json"):
         run_text_encoder(tmp_path / "run")
+
+
+def test_query_straight_from_a_video_file(text_run, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("av", reason="the `video` extra (PyAV) is not installed")
+    from unimd_lib.video.synthetic import write_video
+
+    video = write_video(tmp_path / "clip.mp4", duration=12.0)
+    argv = ["query", "--run", str(text_run), "--video", str(video), "--encoder", "unimd_lib.video.toy:make_encoder",
+            "--recipe", "synthetic", "--cache", str(tmp_path / "cache"), "--text", "when did i wash dishes?",
+            "--top-k", "3", "--json"]  # fmt: skip
+    assert main(argv) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 3 and all(set(r) == {"t_start", "t_end", "score"} for r in rows)
+    assert all(0.0 <= r["t_start"] <= r["t_end"] <= 12.0 for r in rows)
+    assert [r["score"] for r in rows] == sorted((r["score"] for r in rows), reverse=True)
+
+    def boom(*a, **k):
+        raise AssertionError("decoded again")
+
+    monkeypatch.setattr("unimd_lib.video.cache.extract_video", boom)  # the second ask reads the cache
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out) == rows
+    assert_input_error(capsys, argv[:5] + argv[7:], "--encoder")  # --video without --encoder
+    tad = [*argv[:11], "--classes", "--top-k", "2"]  # TAD: every class of the run's vocabulary on the same file
+    assert main(tad) == 0
+    printed = capsys.readouterr().out.splitlines()
+    from unimd_lib.train.run_model import open_run
+
+    names = list(open_run(text_run).dataset().class_names)
+    headers = [line for line in printed if not line.startswith(" ")]  # one block per class with detections
+    assert headers and set(headers) <= set(names) and len(set(headers)) == len(headers)
+    assert len(printed) - len(headers) <= 2 * len(headers)  # --top-k 2 per class

@@ -29,7 +29,13 @@ def add_parser(subparsers) -> None:
     p.add_argument("--weights", help="--video: the encoder's weights file or folder")
     p.add_argument("--recipe", default="charades_clip", help="--video: sampling recipe (default charades_clip)")
     p.add_argument("--cache", default=".unimd_cache/features", help="--video: feature cache folder")
-    p.add_argument("--text", required=True, action="append", help="the query (repeat for several)")
+    p.add_argument("--text", action="append", help="the query (repeat for several)")
+    p.add_argument(
+        "--classes",
+        nargs="*",
+        help="TAD instead of --text: class names of the run's vocabulary (none listed: every class); with "
+        "--video or --features",
+    )
     p.add_argument("--top-k", type=int, default=5)
     p.add_argument("--checkpoint", choices=("best", "last"), default="best")
     p.add_argument("--device", default="auto")
@@ -38,13 +44,33 @@ def add_parser(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.json and len(args.text) != 1:
-        raise UsageError(None, "--json", "takes exactly one --text")
+    if (args.text is None) == (args.classes is None):
+        raise UsageError(None, "--text", "give --text (moment retrieval) or --classes (detection), not both")
+    if args.json and len(args.text or args.classes or [None, None]) != 1:
+        raise UsageError(None, "--json", "takes exactly one --text or one class")
     feats, fps = _features(args)
+    if args.classes is not None:
+        return _print(args, _class_moments(args, feats, fps))
     df = query_moments(
         args.run, args.text, video_id=args.video_id, features=feats, top_k=args.top_k,
         checkpoint=args.checkpoint, fps=fps, device=args.device,
     )  # fmt: skip
+    return _print(args, df)
+
+
+def _class_moments(args: argparse.Namespace, feats: np.ndarray | None, fps: float | None):
+    """TAD on a video outside the dataset: the run's class queries (``train.video_moments``)."""
+    if feats is None:
+        raise UsageError(None, "--classes", "needs --video or --features")
+    from unimd_lib.train.run_model import open_run
+    from unimd_lib.train.video_moments import moments_in_features
+
+    trained = open_run(args.run, checkpoint=args.checkpoint, device=args.device)
+    fps = fps if fps is not None else (trained.cfg.data.default_fps or 30.0)
+    return moments_in_features(trained, feats, fps=fps, classes=args.classes or None, top_k=args.top_k)
+
+
+def _print(args: argparse.Namespace, df) -> int:
     if args.json:
         rows = [
             {"t_start": float(r.t_start), "t_end": float(r.t_end), "score": float(r.score)} for r in df.itertuples()

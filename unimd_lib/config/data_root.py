@@ -59,6 +59,11 @@ def rebase_to_benchmark_folder(raw: dict, root: Path, path_keys: Mapping[str, tu
             return str(root / Path(value).relative_to(old))
         return value
 
+    return map_path_values(raw, path_keys, move)
+
+
+def map_path_values(raw: dict, path_keys: Mapping[str, tuple[str, ...]], fn) -> dict:
+    """``raw`` with ``fn`` applied, in place, to the value of every path key (``section.sub: (key, ...)``) it has."""
     for section, keys in path_keys.items():
         node = raw
         for part in section.split("."):
@@ -66,7 +71,7 @@ def rebase_to_benchmark_folder(raw: dict, root: Path, path_keys: Mapping[str, tu
         if isinstance(node, dict):
             for key in keys:
                 if key in node:
-                    node[key] = move(node[key])
+                    node[key] = fn(node[key])
     return raw
 
 

@@ -23,7 +23,7 @@ from typing import Any
 import yaml
 
 from unimd_lib.config.data import DataConfig
-from unimd_lib.config.data_root import rebase_to_benchmark_folder
+from unimd_lib.config.data_root import map_path_values, rebase_to_benchmark_folder
 from unimd_lib.config.model import ModelConfig
 from unimd_lib.config.sections import build_section, section_to_dict
 from unimd_lib.config.train import EvalConfig, LoaderConfig, OptConfig, RunConfig
@@ -120,16 +120,7 @@ def _absolute(value: Any, base: Path) -> Any:
 
 def absolutize(raw: dict, base: Path) -> dict:
     """``raw`` with the relative paths it names made absolute against ``base``."""
-    out = copy.deepcopy(raw)
-    for section, keys in PATH_KEYS.items():
-        node = out
-        for part in section.split("."):
-            node = node.get(part) if isinstance(node, dict) else None
-        if isinstance(node, dict):
-            for key in keys:
-                if key in node:
-                    node[key] = _absolute(node[key], base)
-    return out
+    return map_path_values(copy.deepcopy(raw), PATH_KEYS, lambda value: _absolute(value, base))
 
 
 def _load_mapping(path: Path, data_root: Path | None, seen: tuple[Path, ...] = ()) -> dict:

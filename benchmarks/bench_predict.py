@@ -15,6 +15,10 @@ Random-init weights (``torch.manual_seed(0)``) and random features of the releas
   ``--batch-size 1`` they are bit-identical; the number of bit-identical values is printed);
 * with ``--bf16``: ``predict_dataset(amp="bf16")``: speed ratio against float32 and how far its detections move.
 
+It also prints the compute floor: the forward's arithmetic per video (matrix products and convolutions, counted
+by ``torch.utils.flop_counter``) over the rate of a large float32 matrix product on the same threads, i.e. the
+time per video if every FLOP ran at that rate, and so the best ratio against the original float32 can reach here.
+
 Prints measured wall-clock numbers; on a shared machine other jobs inflate them.
 """
 
@@ -89,6 +93,31 @@ def one_at_a_time(model: UniMD, videos: Videos) -> dict[str, pd.DataFrame]:
             for task, kept in model.detect(batch).items():
                 parts[task].append(detection_columns([v], task, kept))
     return {"tad": table(parts["tad"], TAD_COLUMNS), "mr": table(parts["mr"], MR_COLUMNS)}
+
+
+def forward_flops(model: UniMD, videos: Videos, batch_size: int) -> int:
+    """FLOPs of the forward passes ``predict_dataset`` makes over ``videos`` (matrix products and convolutions)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with torch.inference_mode(), counter:
+        for i in range(0, len(videos), batch_size):
+            model(collate(videos[i : i + batch_size], max_seq_len=videos.cfg.max_seq_len, training=False))
+    return counter.get_total_flops()
+
+
+def matmul_rate(dtype: torch.dtype, n: int = 2048, repeats: int = 5) -> float:
+    """FLOP/s of an n × n × n matrix product in ``dtype`` on the current threads (best of ``repeats``)."""
+    a, b = torch.randn(n, n).to(dtype), torch.randn(n, n).to(dtype)
+    a @ b
+    best = min(_seconds(lambda: a @ b) for _ in range(repeats))
+    return 2 * n**3 / best
+
+
+def _seconds(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
 
 
 def timed(fn, repeats: int):
@@ -179,6 +208,12 @@ def main() -> None:
               f"{drift(bf16, preds)}")  # fmt: skip
     print("(medians; CPU s/video is process CPU time over all threads, less disturbed than wall-clock by other jobs;"
           " the original's figure is wall-clock on a quiet machine)")  # fmt: skip
+    flops = forward_flops(model, videos, args.batch_size) / n
+    rate = matmul_rate(torch.float32)
+    print(f"compute floor: {flops / 1e9:.2f} GFLOP per video (forward, batch {args.batch_size}); float32 matrix "
+          f"product {rate / 1e9:.0f} GFLOP/s here (2048³, best of 5) → {flops / rate:.3f} s/video if every FLOP ran "
+          f"at that rate, i.e. at most {ORIGINAL_S_PER_VIDEO * rate / flops:.2f}x the original in float32; bf16 "
+          f"matrix product {matmul_rate(torch.bfloat16) / 1e9:.0f} GFLOP/s")  # fmt: skip
     if not ok:
         raise SystemExit("batched predictions differ from one-at-a-time predictions")
 

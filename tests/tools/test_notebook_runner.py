@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import json
 import logging
+import re
 from pathlib import Path
 
 import nbformat
@@ -59,12 +60,31 @@ def test_a_parameter_no_notebook_declares_is_an_error(tmp_path):
         run_notebooks(tmp_path, tmp_path / "out", {"alpha": 1, "gamma": 2}, timeout=60)
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name[:2])
-def test_override_examples_in_the_notebooks_parse(path):
-    """An ``overrides = [...]  # e.g. [...]`` example in a parameters cell is valid ``section.key=value`` syntax."""
+NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def parameters_source(path: Path) -> str:
     cells = json.loads(path.read_text())["cells"]
-    source = "".join(next(c for c in cells if "parameters" in c["metadata"].get("tags", []))["source"])
-    for line in source.splitlines():
-        if line.startswith("overrides") and "# e.g." in line:
-            example = ast.literal_eval(line.split("# e.g.", 1)[1].split("(")[0].strip())
-            assert parse_overrides(example), example
+    return "".join(next(c for c in cells if "parameters" in c["metadata"].get("tags", []))["source"])
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_papermill_sees_every_parameter_a_notebook_assigns(path):
+    """papermill's parser skips a line it cannot read (e.g. an ``=`` inside a trailing comment), and the runner
+    then rejects ``-p`` for that name: every name the parameters cell assigns must be declared."""
+    assigned = {
+        target.id
+        for node in ast.parse(parameters_source(path)).body
+        if isinstance(node, ast.Assign)
+        for target in node.targets
+        if isinstance(target, ast.Name)
+    }
+    assert assigned and declared_parameters(path) == assigned
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name[:2])
+def test_override_examples_in_the_notebooks_parse(path):
+    """An ``overrides`` example (``e.g. [...]`` in a parameters-cell comment) is valid ``section.key=value``."""
+    examples = re.findall(r"overrides.*e\.g\. (\[.*\])", parameters_source(path))
+    for example in examples:
+        assert parse_overrides(ast.literal_eval(example)), example

@@ -93,7 +93,11 @@ def run_notebooks(
     unknown = set(parameters or {}) - set().union(*(declared_parameters(p) for p in paths))
     if unknown:
         names = ", ".join(p.name for p in paths)
-        raise UsageError(None, "-p " + ", ".join(sorted(unknown)), f"declared by none of: {names}")
+        hint = (
+            " (a `name = value` line of the cell tagged `parameters` declares one; papermill skips a line whose"
+            " comment holds `=`)"
+        )
+        raise UsageError(None, "-p " + ", ".join(sorted(unknown)), f"declared by none of: {names}{hint}")
     out_dir = Path(out).resolve()
     results = []
     for p in paths:  # on_start / on_result: report as each notebook starts and ends (a run takes minutes)

@@ -88,3 +88,17 @@ def test_override_examples_in_the_notebooks_parse(path):
     examples = re.findall(r"overrides.*e\.g\. (\[.*\])", parameters_source(path))
     for example in examples:
         assert parse_overrides(ast.literal_eval(example)), example
+
+
+def test_the_makefile_passes_notebooks_only_parameters_they_declare():
+    """``make demo`` / ``make notebooks`` run notebooks with ``-p`` values: each must be declared by one of the
+    notebooks that line selects (else the runner refuses the whole line, as ``run_notebooks`` does)."""
+    text = (REPO / "Makefile").read_text().replace("\\\n", " ")
+    common = re.search(r"^NB :=(.*)$", text, re.M).group(1)
+    lines = [line for line in text.splitlines() if line.strip().startswith("$(NB)")]
+    assert lines
+    for line in lines:
+        only = re.search(r"--only ((?:\d\d ?)+)", line).group(1).split()
+        declared = set().union(*(declared_parameters(p) for p in NOTEBOOKS if p.name[:2] in only))
+        passed = set(re.findall(r"-p (\w+)", common + line))
+        assert passed <= declared, (line, passed - declared)

@@ -13,7 +13,7 @@ import nbformat
 import pytest
 
 from unimd_lib.config.overrides import parse_overrides
-from unimd_lib.tools.notebook_runner import declared_parameters, run_notebooks
+from unimd_lib.tools.notebook_runner import declared_parameters, notebook_paths, run_notebooks
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -60,7 +60,7 @@ def test_a_parameter_no_notebook_declares_is_an_error(tmp_path):
         run_notebooks(tmp_path, tmp_path / "out", {"alpha": 1, "gamma": 2}, timeout=60)
 
 
-NOTEBOOKS = sorted((REPO / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = notebook_paths(REPO / "notebooks")
 
 
 def parameters_source(path: Path) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -33,13 +34,27 @@ def _cmd(config: Path, out: Path) -> list[str]:
     return cmd
 
 
+def _run_or_dump_stacks(cmd: list[str], env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
+    """Run ``cmd`` in its own session; on a hang, SIGABRT the whole session so that every process prints its
+    Python stacks (faulthandler) into the failure message."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # fmt: skip
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGABRT)
+        out, err = proc.communicate(timeout=60)
+        pytest.fail(f"hung for {timeout} s; stacks:\n{err[-8000:]}")
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
 @pytest.mark.slow
 def test_two_gloo_processes_follow_one_process(tiny_bench, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
     one, two = tmp_path / "one", tmp_path / "two"
     subprocess.run([sys.executable, *_cmd(tiny_bench, one)], check=True, env=env, capture_output=True, timeout=600)
     torchrun = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", str(_port())]
-    done = subprocess.run([*torchrun, *_cmd(tiny_bench, two)], env=env, capture_output=True, text=True, timeout=600)
+    done = _run_or_dump_stacks([*torchrun, *_cmd(tiny_bench, two)], env={**env, "PYTHONFAULTHANDLER": "1"})
     assert done.returncode == 0, done.stderr[-3000:]
     # one JSON line for the run (rank 0 only)
     lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
@@ -70,3 +85,23 @@ def test_distributed_switch_without_torchrun_is_explained(tiny_bench, tmp_path):
     cfg = load_config(tiny_bench, overrides=parse_overrides([*TINY_MODEL, "run.distributed=true"]))
     with pytest.raises(ConfigError, match="torchrun --nproc_per_node"):
         Trainer(cfg, tmp_path / "x", task="tad")
+
+
+def test_release_wrapper_frees_the_wrapper_now_or_says_it_cannot():
+    from torch import nn
+
+    from unimd_lib.train.distributed import release_wrapper
+
+    class Wrapper(nn.Module):  # a reference cycle, as DDP has
+        def __init__(self, module):
+            super().__init__()
+            self.module, self.me = module, self
+
+    class Holder:
+        pass
+
+    model, holder = nn.Linear(2, 2), Holder()
+    holder.forward_model = Wrapper(model)
+    assert release_wrapper(holder, "forward_model", model) and holder.forward_model is model
+    holder.forward_model = kept = Wrapper(model)
+    assert not release_wrapper(holder, "forward_model", model) and kept.module is model

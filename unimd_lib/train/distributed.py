@@ -8,7 +8,9 @@ Single-process runs (the default, and notebooks) never touch ``torch.distributed
 
 from __future__ import annotations
 
+import gc
 import os
+import weakref
 from dataclasses import dataclass
 
 import torch
@@ -52,10 +54,27 @@ def barrier(world: World) -> None:
         dist.barrier()
 
 
-def shutdown(world: World) -> None:
+def shutdown(world: World, *, wait: bool = True) -> None:
+    """Leave the process group (after a barrier unless ``wait`` is false, as on an error path). Release every
+    ``DistributedDataParallel`` wrapper first (see ``release_wrapper``)."""
     if world.active and dist.is_initialized():
-        dist.barrier()
+        if wait:
+            dist.barrier()
         dist.destroy_process_group()
+
+
+def release_wrapper(holder: object, name: str, model: nn.Module) -> bool:
+    """Replace ``holder.<name>``, a ``DistributedDataParallel`` wrapper of ``model``, by ``model`` and free the
+    wrapper now, while the process group is still registered. True when the wrapper is gone.
+
+    DDP's reducer holds a reference to the process group, and its destructor runs with the GIL held. Were it
+    the last reference (the wrapper freed after ``destroy_process_group``), the group's destructor would join
+    gloo's worker threads under the GIL while a worker freeing a finished collective waits for the GIL: a
+    deadlock at exit, seen about once in a dozen 2-process runs on a busy 2-core machine."""
+    alive = weakref.ref(getattr(holder, name))
+    setattr(holder, name, model)
+    gc.collect()  # DDP sits in reference cycles
+    return alive() is None
 
 
 def shard(indices: list[int], world: World) -> list[int]:
@@ -107,6 +126,7 @@ __all__ = [
     "init_world",
     "barrier",
     "shutdown",
+    "release_wrapper",
     "shard",
     "ShardedBatches",
     "sum_over_processes",

@@ -137,7 +137,7 @@ def _windowed(model: UniMD, video: VideoQueries, max_seq_len: int, device, amp: 
     out = {}
     for task, d in dets.items():
         n = len(d.scores)
-        out[task] = FlatKept(d.segments, d.scores, d.labels, np.zeros(n, np.int64), np.arange(n, dtype=np.int64))
+        out[task] = FlatKept(d.segments, d.scores, d.labels, np.zeros(n, np.int64), np.arange(n, dtype=np.int64), 1)
     return out
 
 

@@ -7,6 +7,8 @@ import math
 import os
 import shutil
 import time
+import traceback
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,7 +23,14 @@ from unimd_lib.data.torch_dataset import TorchVideoDataset, make_loader, make_sa
 from unimd_lib.errors import ConfigError, ExistsError, UsageError, is_input_error
 from unimd_lib.model.unimd import UniMD
 from unimd_lib.train.checkpoint import load_checkpoint, save_checkpoint
-from unimd_lib.train.distributed import ShardedBatches, barrier, init_world, shutdown, use_global_batch_norm
+from unimd_lib.train.distributed import (
+    ShardedBatches,
+    barrier,
+    init_world,
+    release_wrapper,
+    shutdown,
+    use_global_batch_norm,
+)
 from unimd_lib.train.evaluate import PRIMARY, evaluate_predictions, protocol_of, selection_metric
 from unimd_lib.train.loop import StepLog, train_one_epoch
 from unimd_lib.train.optim import ModelEma, WarmupCosineSchedule, make_adamw
@@ -180,13 +189,29 @@ class Trainer:
             raise ExistsError(self.run.root, "checkpoints/last.pt", "already holds a run; pass --resume to continue it")
         created = self.world.is_main and not self.run.root.exists()
         self.run.create()
+        finished = False
         try:
-            return self._fit(resume)
+            result = self._fit(resume)
+            finished = True
+            return result
         except Exception as err:
             if created and is_input_error(err) and not self.run.last_checkpoint.exists():
                 self.run.close()
                 shutil.rmtree(self.run.root, ignore_errors=True)
+            if self.world.active:  # the traceback's frames hold the DDP wrapper (see _leave_world)
+                traceback.clear_frames(err.__traceback__)
             raise
+        finally:
+            self._leave_world(wait=finished)
+
+    def _leave_world(self, *, wait: bool) -> None:
+        """Drop the DDP wrapper, then the process group (no barrier on an error path: the others may be gone)."""
+        if self.forward_model is not self.model and not release_wrapper(self, "forward_model", self.model):
+            message = "the DistributedDataParallel wrapper outlived its run; leaving the process group may hang"
+            if wait:
+                raise RuntimeError(message)
+            warnings.warn(message, RuntimeWarning, stacklevel=2)
+        shutdown(self.world, wait=wait)
 
     def _fit(self, resume: bool) -> TrainResult:
         cfg = self.cfg
@@ -246,7 +271,6 @@ class Trainer:
             {"best_epoch": self.best["epoch"], "best": self.best["metrics"], "last": self.last_metrics}
         )
         self.run.close()
-        shutdown(self.world)
         return TrainResult(self.run.root, self.best["epoch"], self.best["metrics"], self.last_metrics, self.epoch)
 
     def _epoch_line(self, total: int, seconds: float, validated: bool) -> str:

@@ -20,7 +20,7 @@ import torch
 from unimd_lib.backend import array_module_for, from_torch, to_numpy
 from unimd_lib.config.model import TestConfig
 from unimd_lib.post.decode import Candidates, Segments, decode_rows, grid_to_seconds
-from unimd_lib.post.nms import FlatKept, cap_per_label, nms_flat
+from unimd_lib.post.nms import FlatKept, cap_per_label, nms_flat, split_by_video
 
 if TYPE_CHECKING:
     from unimd_lib.data.batch import Batch
@@ -78,7 +78,7 @@ def nms(
     rows = to_numpy(cands.rows)
     if test_cfg.nms_method == "none" or len(rows) == 0:
         segs, scores, labels = (to_numpy(a) for a in cands[:3])
-        return FlatKept(segs.reshape(-1, 2), scores, labels, rows, np.arange(len(rows), dtype=np.int64))
+        return FlatKept(segs.reshape(-1, 2), scores, labels, rows, np.arange(len(rows), dtype=np.int64), num_videos)
     largest = int(np.bincount(rows).max())
     kept = nms_flat(
         cands.segments, cands.scores, cands.labels, cands.rows, num_videos=num_videos,
@@ -87,7 +87,7 @@ def nms(
     if per_video_cap:
         return kept
     keep = cap_per_label(kept.video, kept.labels, int(test_cfg.max_seg_num))
-    return FlatKept(*(a[keep] for a in kept))
+    return kept.select(keep)
 
 
 def to_seconds(
@@ -157,8 +157,7 @@ def per_video(flat: dict[str, tuple[Any, ...]], batch: Batch) -> list[dict[str, 
     result: list[dict[str, Segments]] = [{} for _ in batch.video_ids]
     for task, arrays in flat.items():
         segs, scores, labels, video = (to_numpy(a) for a in arrays)
-        bounds = np.cumsum(np.bincount(video, minlength=len(result)))[:-1]
-        parts = [np.split(a, bounds) for a in (segs.reshape(-1, 2), scores, labels)]
+        parts = split_by_video(video, len(result), segs.reshape(-1, 2), scores, labels)
         for i in getattr(batch, task).video_index.tolist():
-            result[i][task] = Segments(parts[0][i], parts[1][i], parts[2][i])
+            result[i][task] = Segments(*parts[i])
     return result

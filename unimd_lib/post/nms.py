@@ -105,39 +105,42 @@ def batched_nms_videos(videos: Sequence[tuple[Any, Any, Any]], **kwargs: Any) ->
 
 class FlatKept(NamedTuple):
     """NMS results of many videos, flat numpy: segments [K, 2] float32, scores [K] float32, labels [K] int64,
-    video [K] int64 (ascending; within a video by score descending) and the input row of each item."""
+    video [K] int64 (ascending; within a video by score descending), the input row of each item, and the
+    number of videos (those with nothing kept included)."""
 
     segments: np.ndarray
     scores: np.ndarray
     labels: np.ndarray
     video: np.ndarray
     source: np.ndarray
+    num_videos: int
 
-    def split(self, num_videos: int, *, with_source: bool = False) -> list[Result]:
+    def select(self, keep: np.ndarray) -> FlatKept:
+        """The items where ``keep`` (a mask or indices), of the same videos."""
+        return FlatKept(*(a[keep] for a in self[:5]), self.num_videos)
+
+    def split(self, *, with_source: bool = False) -> list[Result]:
         """One ``batched_nms`` result per video."""
-        bounds = np.cumsum(np.bincount(self.video, minlength=num_videos))[:-1]
         cols = [self.segments, self.scores, self.labels] + ([self.source] if with_source else [])
-        parts = [np.split(c, bounds) for c in cols]
-        return [tuple(p[k] for p in parts) for k in range(num_videos)]
+        return split_by_video(self.video, self.num_videos, *cols)
+
+
+def split_by_video(video: np.ndarray, num_videos: int, *columns: np.ndarray) -> list[tuple[np.ndarray, ...]]:
+    """Rows of ``columns`` grouped by ``video`` (ascending), one tuple per video in ``range(num_videos)``."""
+    bounds = np.cumsum(np.bincount(video, minlength=num_videos))[:-1]
+    parts = [np.split(c, bounds) for c in columns]
+    return [tuple(p[k] for p in parts) for k in range(num_videos)]
 
 
 def batched_nms_flat(
-    segs: Any,
-    scores: Any,
-    labels: Any,
-    video_index: Any | None,
-    *,
-    num_videos: int | None = None,
-    return_index: bool = False,
-    **kwargs: Any,
+    segs: Any, scores: Any, labels: Any, video_index: Any | None, *, return_index: bool = False, **kwargs: Any
 ) -> list[Result]:
     """``batched_nms`` over items of many videos given as flat arrays plus ``video_index`` (None: one video).
 
     Keyword arguments are those of ``nms_flat``. Returns one result per video, ``num_videos`` of them
     (default ``max(video_index) + 1``).
     """
-    kept, num_videos = _nms_flat(segs, scores, labels, video_index, num_videos, **kwargs)
-    return kept.split(num_videos, with_source=return_index)
+    return nms_flat(segs, scores, labels, video_index, **kwargs).split(with_source=return_index)
 
 
 def nms_flat(
@@ -163,17 +166,6 @@ def nms_flat(
     On the CuPy backend all videos x classes run in a single kernel launch. ``engine`` overrides the
     per-group NMS engine (used by tests to run the CUDA kernel source compiled for the CPU).
     """
-    return _nms_flat(
-        segs, scores, labels, video_index, num_videos, iou_threshold=iou_threshold, min_score=min_score,
-        max_seg_num=max_seg_num, use_soft_nms=use_soft_nms, multiclass=multiclass, sigma=sigma,
-        voting_thresh=voting_thresh, backend=backend, engine=engine,
-    )[0]  # fmt: skip
-
-
-def _nms_flat(
-    segs, scores, labels, video_index, num_videos, *, iou_threshold, min_score, max_seg_num, use_soft_nms=True,
-    multiclass=True, sigma=0.5, voting_thresh=0.75, backend="auto", engine=None,
-) -> tuple[FlatKept, int]:  # fmt: skip
     xp = get_xp(backend)
     if engine is None:
         if xp is np:
@@ -192,11 +184,10 @@ def _nms_flat(
     src, score = to_numpy(src), to_numpy(score)
     if not multiclass and voting_thresh > 0 and len(src):
         out_segs = _vote_per_video(out_segs, vid_kept, to_numpy(segs), to_numpy(scores), to_numpy(vid), voting_thresh)
-    kept = FlatKept(
+    return FlatKept(
         out_segs.reshape(-1, 2).astype(F32, copy=False), score.astype(F32), out_labels.astype(np.int64),
-        vid_kept.astype(np.int64), src.astype(np.int64),
+        vid_kept.astype(np.int64), src.astype(np.int64), num_videos,
     )  # fmt: skip
-    return kept, num_videos
 
 
 def cap_per_label(video: np.ndarray, labels: np.ndarray, cap: int) -> np.ndarray:

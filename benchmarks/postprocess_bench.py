@@ -130,7 +130,7 @@ def nms_per_video(split: SplitCandidates, task: str, backend: str = "numpy") -> 
         kept.append(k._replace(source=k.source + lo))
     if not kept:
         return nms(c, len(split.videos), split.test_cfg, backend=backend)
-    return FlatKept(*(np.concatenate([k[f] for k in kept]) for f in range(5)))
+    return FlatKept(*(np.concatenate([k[f] for k in kept]) for f in range(5)), len(split.videos))
 
 
 def nms_batch(split: SplitCandidates, task: str, backend: str = "numpy") -> FlatKept:

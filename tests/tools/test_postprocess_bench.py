@@ -108,7 +108,7 @@ def test_kept_equal_catches_differences(bench, split):
     ok, diff = pb.kept_equal(nudged, ref)
     assert not ok and diff > 0
     assert pb.kept_equal(ref._replace(labels=ref.labels + 1), ref) == (False, float("inf"))
-    shorter = type(ref)(*(a[:-1] for a in ref))
+    shorter = ref.select(slice(0, -1))
     assert pb.kept_equal(shorter, ref)[0] is False
 
 
